@@ -1,0 +1,41 @@
+#pragma once
+
+#include "emulator/http/transport.hpp"
+
+#include <memory>
+
+namespace boost::asio {
+class io_context;
+} // namespace boost::asio
+
+namespace sesam::emulator {
+
+/// HTTP/1.1 client over Boost.Beast (spec §1): keep-alive with one pooled connection per
+/// host:port, `Connection: close` honoured, chunked and Content-Length bodies streamed to the
+/// sink as they arrive, connect and read deadlines from TransportOptions.
+///
+/// send() is synchronous: it runs `io_context` until its own exchange completes, so other work on
+/// the same context (a signal_set that calls cancel()) runs meanwhile. Not thread-safe; use one
+/// transport per thread.
+class BeastTransport final : public Transport {
+public:
+    BeastTransport(boost::asio::io_context& ioc, TransportOptions options);
+    ~BeastTransport() override;
+    BeastTransport(const BeastTransport&) = delete;
+    BeastTransport& operator=(const BeastTransport&) = delete;
+
+    SendResult send(const HttpRequest& request, ResponseSink& sink) override;
+
+    /// Aborts the exchange in progress (it returns TransportErrc::interrupted) and every later
+    /// one. Call from a handler running on the same io_context, e.g. a signal_set's.
+    void cancel();
+
+    /// Number of TCP connections opened so far (tests check keep-alive with it).
+    std::size_t connections_opened() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace sesam::emulator

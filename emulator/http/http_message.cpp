@@ -1,0 +1,74 @@
+#include "emulator/http/http_message.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace sesam::emulator {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b)
+{
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+bool is_token_char(char c)
+{
+    // RFC 9110 tchar
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::string_view trim(std::string_view s)
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+} // namespace
+
+std::optional<std::string_view> find_header(const HttpHeaders& headers, std::string_view name)
+{
+    for (const auto& h : headers)
+        if (iequals(h.name, name))
+            return std::string_view(h.value);
+    return std::nullopt;
+}
+
+void set_header(HttpHeaders& headers, std::string_view name, std::string_view value)
+{
+    for (auto& h : headers) {
+        if (iequals(h.name, name)) {
+            h.value = value;
+            return;
+        }
+    }
+    headers.push_back({std::string(name), std::string(value)});
+}
+
+std::optional<HttpHeader> parse_header_line(std::string_view line)
+{
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos)
+        return std::nullopt;
+    auto name = trim(line.substr(0, colon));
+    auto value = trim(line.substr(colon + 1));
+    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char))
+        return std::nullopt;
+    if (value.find_first_of("\r\n") != std::string_view::npos)
+        return std::nullopt;
+    return HttpHeader{std::string(name), std::string(value)};
+}
+
+std::string describe(const HttpRequest& request)
+{
+    return request.method + " " + request.url;
+}
+
+} // namespace sesam::emulator

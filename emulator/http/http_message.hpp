@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sesam::emulator {
+
+/// One HTTP header field, as sent or received.
+struct HttpHeader {
+    std::string name;
+    std::string value;
+};
+
+using HttpHeaders = std::vector<HttpHeader>;
+
+/// The value of the first header called `name` (case-insensitive), if any.
+std::optional<std::string_view> find_header(const HttpHeaders& headers, std::string_view name);
+
+/// Adds or replaces (case-insensitively) the header `name`.
+void set_header(HttpHeaders& headers, std::string_view name, std::string_view value);
+
+/// Parses `Name: value` as given on a command line or in a config. nullopt when there is no
+/// colon or the name is empty or not a valid header token.
+std::optional<HttpHeader> parse_header_line(std::string_view line);
+
+/// A request as the clients build it: no Beast types, so fakes and recorders can implement
+/// Transport without knowing Beast.
+struct HttpRequest {
+    std::string method = "GET";
+    std::string url; ///< absolute http URL including the query string
+    HttpHeaders headers;
+    std::string body;
+};
+
+/// The status line and headers of a response.
+struct HttpResponseHead {
+    int status = 0;
+    std::string reason;
+    HttpHeaders headers;
+};
+
+/// A response whose body was collected in memory (see Transport::fetch).
+struct HttpResponse {
+    HttpResponseHead head;
+    std::string body;
+};
+
+/// True for 2xx statuses, the only ones the clients count as success (spec §3.2, §4.4).
+inline bool is_success(int status) noexcept
+{
+    return status >= 200 && status <= 299;
+}
+
+/// `GET http://host/path?x=1`: how requests are named in messages and reports.
+std::string describe(const HttpRequest& request);
+
+} // namespace sesam::emulator

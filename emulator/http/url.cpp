@@ -1,0 +1,82 @@
+#include "emulator/http/url.hpp"
+
+#include <boost/url/encode.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <boost/url/url.hpp>
+
+namespace sesam::emulator {
+
+namespace urls = boost::urls;
+
+std::optional<UrlError> check_http_url(std::string_view url)
+{
+    auto parsed = urls::parse_uri(url);
+    if (!parsed)
+        return UrlError{"'" + std::string(url) + "' is not a valid absolute URL"};
+    if (parsed->scheme_id() == urls::scheme::https)
+        return UrlError{"'" + std::string(url) + "': https is not supported; use http://"};
+    if (parsed->scheme_id() != urls::scheme::http)
+        return UrlError{"'" + std::string(url) + "' is not an http:// URL"};
+    if (parsed->encoded_host().empty())
+        return UrlError{"'" + std::string(url) + "' has no host"};
+    return std::nullopt;
+}
+
+UrlResult join_url(std::string_view base, std::string_view relative)
+{
+    auto base_url = urls::parse_uri(base);
+    if (!base_url)
+        return UrlError{"base URL '" + std::string(base) + "' is not a valid absolute URL"};
+    auto ref = urls::parse_uri_reference(relative);
+    if (!ref)
+        return UrlError{"URL '" + std::string(relative) + "' is not a valid URL reference"};
+    urls::url joined;
+    if (auto r = urls::resolve(*base_url, *ref, joined); !r)
+        return UrlError{"cannot join '" + std::string(relative) + "' to '" + std::string(base) +
+                        "': " + r.error().message()};
+    return std::string(joined.buffer());
+}
+
+std::string apply_url_pattern(std::string_view pattern, std::string_view relative)
+{
+    // spec §1.1: the relative url replaces `%s`; without `%s` it is appended.
+    std::string out(pattern);
+    if (auto pos = out.find("%s"); pos != std::string::npos)
+        out.replace(pos, 2, relative);
+    else
+        out.append(relative);
+    return out;
+}
+
+UrlResult add_query_params(std::string_view url,
+                           const std::vector<std::pair<std::string, std::string>>& params)
+{
+    auto parsed = urls::parse_uri(url);
+    if (!parsed)
+        return UrlError{"'" + std::string(url) + "' is not a valid absolute URL"};
+    urls::url out(*parsed);
+    urls::encoding_opts form;
+    form.space_as_plus = true;
+    for (const auto& [name, value] : params) {
+        // python-requests' urlencode (quote_plus): only unreserved characters stay literal,
+        // so a '+' in a value is sent as %2B and never mistaken for a space.
+        auto encoded_name = urls::encode(name, urls::unreserved_chars, form);
+        auto encoded_value = urls::encode(value, urls::unreserved_chars, form);
+        out.encoded_params().append(urls::param_pct_view(encoded_name, encoded_value));
+    }
+    return std::string(out.buffer());
+}
+
+std::string strip_query(std::string_view url)
+{
+    auto parsed = urls::parse_uri(url);
+    if (!parsed)
+        return std::string(url);
+    urls::url out(*parsed);
+    out.remove_query();
+    out.remove_fragment();
+    return std::string(out.buffer());
+}
+
+} // namespace sesam::emulator

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace sesam::emulator {
+
+/// A URL, or why it could not be made: one line naming the input.
+struct UrlError {
+    std::string message;
+};
+using UrlResult = std::variant<std::string, UrlError>;
+
+/// Checks that `url` is an absolute `http://` URL with a host. https is not supported (yet).
+std::optional<UrlError> check_http_url(std::string_view url);
+
+/// RFC 3986 reference resolution of `relative` against `base`, as a `system:url` with
+/// `base_url` does (spec §1.1). With a base ending in `/`, both `entities` and `/entities`
+/// resolve below the base's authority.
+UrlResult join_url(std::string_view base, std::string_view relative);
+
+/// `system:url` with `url_pattern` (spec §1.1): `relative` replaces the `%s` in `pattern`, or is
+/// appended when there is none.
+std::string apply_url_pattern(std::string_view pattern, std::string_view relative);
+
+/// Adds `params` to the query string `url` already has (spec §1 "Existing query string"), each
+/// name and value form-encoded as python-requests does (unreserved characters kept, space as
+/// `+`, everything else percent-encoded).
+UrlResult add_query_params(std::string_view url,
+                           const std::vector<std::pair<std::string, std::string>>& params);
+
+/// The URL without its query string and fragment (used for deriving default names).
+std::string strip_query(std::string_view url);
+
+} // namespace sesam::emulator

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+
+namespace sesam::emulator {
+
+/// A store file that cannot be opened, created or written. Raised at start for a bad `--state`
+/// path (a configuration error) and for I/O failures later (an internal error).
+class StoreError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The embedded store (SQLite): pipe offsets kept between runs (spec §3.3), keyed by pipe name.
+/// Offsets are stored as JSON text so that integer and string `_updated` values keep their type.
+class StateStore {
+public:
+    /// Opens or creates the store at `path` (its parent folder is created). ":memory:" gives a
+    /// private in-memory store. Throws StoreError naming the path on failure.
+    static StateStore open(const std::string& path);
+
+    StateStore(StateStore&&) noexcept;
+    StateStore& operator=(StateStore&&) noexcept;
+    ~StateStore();
+
+    /// The stored offset of `pipe` as JSON text, or nullopt when the pipe has none.
+    std::optional<std::string> load_offset(std::string_view pipe) const;
+
+    /// Stores (replaces) the offset of `pipe`. Durable when this returns.
+    void save_offset(std::string_view pipe, std::string_view offset_json);
+
+    /// Forgets the offset of `pipe`: its next run is a full run (spec §3.3 reset).
+    void reset_offset(std::string_view pipe);
+
+    const std::string& path() const noexcept { return path_; }
+
+private:
+    StateStore(sqlite3* db, std::string path);
+    void exec(const char* sql) const;
+
+    struct Closer {
+        void operator()(sqlite3* db) const noexcept;
+    };
+    std::unique_ptr<sqlite3, Closer> db_;
+    std::string path_;
+};
+
+} // namespace sesam::emulator

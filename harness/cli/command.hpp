@@ -1,0 +1,28 @@
+#pragma once
+
+#include <functional>
+#include <stdexcept>
+
+namespace CLI {
+class App;
+} // namespace CLI
+
+namespace sesam::harness {
+
+/// A bad flag value or combination found after parsing: main prints it and exits with 2.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// A subcommand: registered on the app, run if it was the one given. `run` returns the exit
+/// code (ExitCode) and may throw UsageError.
+struct Command {
+    CLI::App* app = nullptr;
+    std::function<int()> run;
+};
+
+Command add_pull_command(CLI::App& app);
+Command add_serve_command(CLI::App& app);
+
+} // namespace sesam::harness

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sesam::harness {
+
+/// How `-o` output is laid out: one JSON array, or one entity per line.
+enum class OutputFormat { json, jsonl };
+
+/// Writes entities, as received, to a file or stdout, buffered. With `json` the output is always a
+/// complete array once close() ran, even after a failed run (nothing received is lost). With
+/// `jsonl` line breaks between tokens are turned into spaces so that each entity is one line.
+class EntityOutput {
+public:
+    /// `path` "-" is stdout. Throws UsageError naming the path when it cannot be opened.
+    EntityOutput(const std::string& path, OutputFormat format);
+    ~EntityOutput();
+    EntityOutput(const EntityOutput&) = delete;
+    EntityOutput& operator=(const EntityOutput&) = delete;
+
+    void write(std::string_view entity, bool has_line_breaks);
+
+    /// Ends the array and flushes. Throws std::runtime_error on a write error (disk full).
+    void close();
+
+private:
+    std::FILE* file_ = nullptr;
+    bool owned_ = false;
+    OutputFormat format_;
+    std::size_t count_ = 0;
+    std::string path_;
+    std::string line_;
+    std::vector<char> buffer_;
+};
+
+} // namespace sesam::harness

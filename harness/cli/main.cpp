@@ -1,0 +1,48 @@
+// sesam-emu: main only maps argv to a subcommand and exceptions to exit codes.
+#include "harness/cli/command.hpp"
+#include "harness/cli/exit_codes.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <exception>
+#include <vector>
+
+int main(int argc, char** argv)
+{
+    using namespace sesam::harness;
+    CLI::App app{
+        "sesam-emu plays the Sesam side of Sesam's HTTP protocols (json source, json sink,\n"
+        "http transform) against a microservice, locally and in CI."};
+    app.name("sesam-emu");
+    app.set_version_flag("--version", SESAM_EMU_VERSION);
+    app.require_subcommand(1, 1);
+    app.footer("Exit codes: 0 success, 1 conformance failures, 2 usage or configuration error,\n"
+               "3 the service failed, 4 internal error, 5 nothing selected, 130 interrupted.");
+
+    std::vector<Command> commands{add_pull_command(app), add_serve_command(app)};
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0)
+            return app.exit(e); // --help, --version
+        fmt::print(stderr, "sesam-emu: error: {}\nRun 'sesam-emu --help' for usage.\n", e.what());
+        return exit_usage;
+    }
+    try {
+        for (auto& command : commands)
+            if (command.app->parsed())
+                return command.run();
+        return exit_usage;
+    } catch (const UsageError& e) {
+        fmt::print(stderr, "sesam-emu: error: {}\n", e.what());
+        return exit_usage;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "sesam-emu: internal error: {}\n", e.what());
+        return exit_internal;
+    } catch (...) {
+        fmt::print(stderr, "sesam-emu: internal error: unknown exception\n");
+        return exit_internal;
+    }
+}

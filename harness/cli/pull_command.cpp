@@ -1,0 +1,218 @@
+// `sesam-emu pull URL`: runs the json source client once (spec §3).
+#include "emulator/http/beast_transport.hpp"
+#include "emulator/http/url.hpp"
+#include "emulator/pull/pull_client.hpp"
+#include "emulator/store/state_store.hpp"
+#include "harness/cli/command.hpp"
+#include "harness/cli/entity_output.hpp"
+#include "harness/cli/exit_codes.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/core.h>
+
+#include <chrono>
+#include <csignal>
+#include <memory>
+
+namespace sesam::harness {
+
+namespace em = sesam::emulator;
+
+namespace {
+
+struct PullArgs {
+    std::string url;
+    bool supports_since = false;
+    bool is_chronological = false;
+    bool is_since_comparable = true;
+    std::size_t page_size = 0;
+    std::string initial_since_value;
+    std::string subset;
+    std::vector<std::string> headers;
+    std::string state = ".sesam-emu/state.db";
+    std::string pipe;
+    bool reset = false;
+    std::string output = "-";
+    std::string format = "json";
+    bool stop_on_short_page = false;
+    std::string if_source_empty = "accept";
+    double connect_timeout = 60;
+    double read_timeout = 1800;
+    std::size_t checkpoint_interval = 10000;
+};
+
+std::string offset_text(const std::optional<em::SinceValue>& offset)
+{
+    return offset ? offset->to_json() : std::string("none");
+}
+
+std::string bytes_text(std::uint64_t bytes)
+{
+    if (bytes < 10 * 1024)
+        return fmt::format("{} B", bytes);
+    if (bytes < 10 * 1024 * 1024)
+        return fmt::format("{:.1f} KiB", static_cast<double>(bytes) / 1024);
+    return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024 * 1024));
+}
+
+std::chrono::milliseconds to_ms(double seconds, const char* flag)
+{
+    if (!(seconds > 0))
+        throw UsageError(fmt::format("{} must be a positive number of seconds", flag));
+    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
+
+em::HttpHeaders parse_headers(const std::vector<std::string>& lines)
+{
+    em::HttpHeaders headers;
+    for (const auto& line : lines) {
+        auto header = em::parse_header_line(line);
+        if (!header)
+            throw UsageError("--header '" + line + "' is not of the form 'Name: value'");
+        headers.push_back(std::move(*header));
+    }
+    return headers;
+}
+
+int run_pull(const PullArgs& args)
+{
+    em::PullOptions options;
+    options.url = args.url;
+    options.headers = parse_headers(args.headers);
+    options.supports_since = args.supports_since;
+    options.is_chronological = args.is_chronological;
+    options.is_since_comparable = args.is_since_comparable;
+    if (args.page_size > 0)
+        options.page_size = args.page_size;
+    if (!args.initial_since_value.empty())
+        options.initial_since_value = args.initial_since_value;
+    if (!args.subset.empty())
+        options.subset = args.subset;
+    options.stop_on_short_page = args.stop_on_short_page;
+    options.if_source_empty =
+        args.if_source_empty == "fail" ? em::IfSourceEmpty::fail : em::IfSourceEmpty::accept;
+    options.checkpoint_interval = args.checkpoint_interval;
+    if (auto problem = em::validate(options))
+        throw UsageError(*problem);
+    em::TransportOptions transport_options;
+    transport_options.connect_timeout = to_ms(args.connect_timeout, "--connect-timeout");
+    transport_options.read_timeout = to_ms(args.read_timeout, "--read-timeout");
+
+    const auto pipe = args.pipe.empty() ? args.url : args.pipe;
+    std::optional<em::StateStore> store;
+    try {
+        store.emplace(em::StateStore::open(args.state));
+        if (args.reset)
+            store->reset_offset(pipe);
+    } catch (const em::StoreError& e) {
+        throw UsageError(std::string(e.what()) + " (--state)");
+    }
+
+    EntityOutput output(args.output,
+                        args.format == "jsonl" ? OutputFormat::jsonl : OutputFormat::json);
+
+    boost::asio::io_context ioc;
+    em::BeastTransport transport(ioc, transport_options);
+    bool interrupted = false;
+    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+        if (!ec) {
+            interrupted = true;
+            transport.cancel();
+        }
+    });
+
+    em::PullClient client(transport, &*store, options);
+    auto report = client.run(pipe, [&](const em::EntityView& entity) {
+        output.write(entity.bytes, entity.has_line_breaks);
+    });
+    output.close();
+
+    for (const auto& warning : report.summary.warnings)
+        fmt::print(stderr, "sesam-emu pull: warning: {}\n", warning);
+    const auto& s = report.summary;
+    fmt::print(stderr,
+               "pull: {} entities ({} deleted), {} requests, {}, offset {} -> {}, {:.2f} s "
+               "[{} run, {} strategy]\n",
+               s.entities,
+               s.deleted,
+               s.requests,
+               bytes_text(s.bytes),
+               offset_text(s.offset_before),
+               offset_text(s.offset_after),
+               s.seconds,
+               s.full_run ? "full" : "incremental",
+               em::to_string(s.strategy));
+    if (report.ok())
+        return exit_ok;
+    fmt::print(stderr, "sesam-emu pull: error: {}\n", report.failure->message);
+    if (interrupted || report.failure->kind == em::PullFailure::Kind::interrupted)
+        return exit_interrupted;
+    if (report.failure->kind == em::PullFailure::Kind::store)
+        return exit_internal;
+    return exit_service_failed;
+}
+
+} // namespace
+
+Command add_pull_command(CLI::App& app)
+{
+    auto args = std::make_shared<PullArgs>();
+    auto* cmd = app.add_subcommand(
+        "pull",
+        "Pull entities from a service as Sesam's json source does (spec §3): GET with since,\n"
+        "limit and subset, paging, offsets kept between runs. Entities are written as received.");
+    cmd->add_option("URL", args->url, "The service's URL, e.g. http://localhost:5000/entities")
+        ->required();
+    cmd->add_flag("--supports-since", args->supports_since, "Send since and keep the offset");
+    cmd->add_flag("--is-chronological",
+                  args->is_chronological,
+                  "The service returns entities in increasing _updated order");
+    cmd->add_option("--is-since-comparable",
+                    args->is_since_comparable,
+                    "_updated values can be ordered (true|false)")
+        ->default_str("true");
+    cmd->add_option("--page-size",
+                    args->page_size,
+                    "Page with limit=N, continuing from the last entity's _updated until an "
+                    "empty page (needs --supports-since --is-chronological)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--initial-since-value",
+                    args->initial_since_value,
+                    "since for a run without a stored offset");
+    cmd->add_option("--subset", args->subset, "A DTL expression (JSON) sent as subset");
+    cmd->add_option("--header", args->headers, "Extra request header 'Name: value' (repeatable)")
+        ->allow_extra_args(false);
+    cmd->add_option("--state", args->state, "The store file with the offsets")
+        ->default_str(args->state);
+    cmd->add_option("--pipe", args->pipe, "Whose offset to use (default: the URL)");
+    cmd->add_flag("--reset", args->reset, "Forget the stored offset first: a full run");
+    cmd->add_option("-o,--output", args->output, "Where to write the entities (- is stdout)")
+        ->default_str("-");
+    cmd->add_option("--format", args->format, "json (one array) or jsonl (one entity per line)")
+        ->check(CLI::IsMember({"json", "jsonl"}))
+        ->default_str("json");
+    cmd->add_flag("--stop-on-short-page",
+                  args->stop_on_short_page,
+                  "Also stop paging on a page shorter than --page-size");
+    cmd->add_option("--if-source-empty",
+                    args->if_source_empty,
+                    "accept, or fail a run that yields no entities")
+        ->check(CLI::IsMember({"accept", "fail"}))
+        ->default_str("accept");
+    cmd->add_option("--connect-timeout", args->connect_timeout, "Seconds to connect")
+        ->default_str("60");
+    cmd->add_option(
+           "--read-timeout", args->read_timeout, "Seconds to wait for the next byte of a response")
+        ->default_str("1800");
+    cmd->add_option("--checkpoint-interval",
+                    args->checkpoint_interval,
+                    "Chronological strategy: store the offset every N entities")
+        ->default_str("10000")
+        ->check(CLI::PositiveNumber);
+    return {cmd, [args] { return run_pull(*args); }};
+}
+
+} // namespace sesam::harness

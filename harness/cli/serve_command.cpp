@@ -1,0 +1,87 @@
+// `sesam-emu serve`: runs the reference service until SIGINT/SIGTERM.
+#include "examples/reference-service/reference_service.hpp"
+#include "examples/reference-service/sample_dataset.hpp"
+#include "harness/cli/command.hpp"
+#include "harness/cli/exit_codes.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/core.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+namespace sesam::harness {
+
+namespace ref = sesam::reference;
+
+namespace {
+
+struct ServeArgs {
+    std::string host = "127.0.0.1";
+    unsigned short port = 5000;
+    std::string data;
+    bool quiet = false;
+};
+
+int run_serve(const ServeArgs& args)
+{
+    ref::Dataset dataset;
+    try {
+        dataset = args.data.empty()
+                      ? ref::Dataset::parse(ref::sample_dataset_json(), "built-in sample dataset")
+                      : ref::Dataset::load(args.data);
+    } catch (const ref::DatasetError& e) {
+        throw UsageError(std::string(e.what()) + " (--data)");
+    }
+
+    boost::asio::io_context ioc;
+    ref::ReferenceService::Options options;
+    options.host = args.host;
+    options.port = args.port;
+    if (!args.quiet)
+        options.log = [](const std::string& line) { fmt::print(stderr, "serve: {}\n", line); };
+    ref::ReferenceService service(ioc, options, std::move(dataset));
+    std::string url;
+    try {
+        url = service.start();
+    } catch (const std::runtime_error& e) {
+        throw UsageError(e.what());
+    }
+    fmt::print("listening on {}\n", url);
+    std::fflush(stdout);
+
+    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int) {
+        service.stop();
+        ioc.stop();
+    });
+    ioc.run();
+    return exit_ok;
+}
+
+} // namespace
+
+Command add_serve_command(CLI::App& app)
+{
+    auto args = std::make_shared<ServeArgs>();
+    auto* cmd = app.add_subcommand(
+        "serve",
+        "Run the reference service, a correct implementation of the protocol roles:\n"
+        "GET /entities (pull: exclusive since, limit, _deleted tombstones). Its first line on\n"
+        "stdout is the URL it listens on. Stops cleanly on SIGINT/SIGTERM (exit 0).");
+    cmd->add_option("--host", args->host, "Address to bind (an IP address)")
+        ->default_str(args->host);
+    cmd->add_option("--port", args->port, "Port to bind; 0 picks a free port")->default_str("5000");
+    cmd->add_option("--data",
+                    args->data,
+                    "Dataset to serve: a JSON array or JSON lines of entities with string _id "
+                    "(default: the built-in sample, fixtures/datasets/people.json)")
+        ->check(CLI::ExistingFile);
+    cmd->add_flag("--quiet", args->quiet, "Do not log requests on stderr");
+    return {cmd, [args] { return run_serve(*args); }};
+}
+
+} // namespace sesam::harness

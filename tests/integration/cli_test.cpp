@@ -1,0 +1,200 @@
+// The sesam-emu executable as users and scripts run it: exit codes, output, summaries.
+#include "tests/support/scripted_server.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace sesam::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kBinary = SESAM_EMU_BINARY;
+
+class CliTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        dir = std::filesystem::temp_directory_path() /
+              ("sesam-cli-" +
+               std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
+               std::to_string(::getpid()));
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir); }
+
+    CommandResult emu(const std::string& args) { return run_command(kBinary + " " + args); }
+    std::string path(const std::string& name) const { return (dir / name).string(); }
+    static std::string slurp(const std::string& file)
+    {
+        std::ifstream in(file);
+        std::ostringstream s;
+        s << in.rdbuf();
+        return s.str();
+    }
+
+    std::filesystem::path dir;
+};
+
+TEST_F(CliTest, HelpExitsZeroAndListsCommands)
+{
+    auto r = emu("--help");
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_NE(r.out.find("pull"), std::string::npos);
+    EXPECT_NE(r.out.find("serve"), std::string::npos);
+    EXPECT_NE(r.out.find("Exit codes"), std::string::npos);
+}
+
+TEST_F(CliTest, UsageErrorsExitTwoWithOneLine)
+{
+    struct Case {
+        std::string args;
+        std::string message;
+    };
+    const std::vector<Case> cases{
+        {"", "sesam-emu: error: A subcommand is required"},
+        {"pull", "sesam-emu: error: URL is required"},
+        {"pull http://127.0.0.1:1/e --page-size 0", "--page-size"},
+        {"pull http://127.0.0.1:1/e --page-size 5",
+         "page_size needs supports_since, is_chronological and is_since_comparable all true"},
+        {"pull not-a-url", "'not-a-url' is not a valid absolute URL"},
+        {"pull https://127.0.0.1/e", "https is not supported"},
+        {"pull http://127.0.0.1:1/e --header nocolon", "--header 'nocolon' is not of the form"},
+        {"pull http://127.0.0.1:1/e --subset '[oops'", "subset is not valid JSON"},
+        {"pull http://127.0.0.1:1/e --format xml", "--format"},
+        {"pull http://127.0.0.1:1/e --is-since-comparable maybe", "--is-since-comparable"},
+        {"pull http://127.0.0.1:1/e --state /proc/nope/state.db", "(--state)"},
+        {"pull http://127.0.0.1:1/e --read-timeout 0", "--read-timeout must be a positive"},
+        {"pull http://127.0.0.1:1/e --bogus", "--bogus"},
+        {"serve --data /no/such/file.json", "--data"},
+        {"serve --host not-an-ip", "--host 'not-an-ip' is not an IP address"},
+    };
+    for (const auto& c : cases) {
+        const bool pull =
+            c.args.rfind("pull ", 0) == 0 && c.args.find("--state") == std::string::npos;
+        auto r = emu(pull ? c.args + " --state " + path("s.db") : c.args);
+        EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << "\n" << r.err;
+        EXPECT_EQ(r.err.find("terminate called"), std::string::npos) << r.err;
+    }
+}
+
+TEST_F(CliTest, UnreachableServiceExitsThree)
+{
+    auto r = emu("pull http://127.0.0.1:9/e --connect-timeout 2 --state " + path("s.db"));
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(
+        r.err.find("sesam-emu pull: error: GET http://127.0.0.1:9/e: connect to 127.0.0.1:9:"),
+        std::string::npos)
+        << r.err;
+}
+
+TEST_F(CliTest, BadBodyExitsThreeAndKeepsWhatCame)
+{
+    ScriptedServer server([](const RawRequest&, RawConnection& c) {
+        c.write("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n[{\"_id\":\"a\"},{\"_id\":\"b\"");
+        c.close();
+    });
+    auto r =
+        emu("pull " + server.base_url() + "/e -o " + path("out.json") + " --state " + path("s.db"));
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    auto out = nlohmann::json::parse(slurp(path("out.json")), nullptr, false);
+    ASSERT_FALSE(out.is_discarded()) << "the output stays a valid array after a failure";
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0]["_id"], "a");
+}
+
+TEST_F(CliTest, ServeThenFullAndIncrementalPull)
+{
+    ChildProcess serve(kBinary + " serve --port 0 --quiet");
+    const auto line = serve.first_line();
+    ASSERT_EQ(line.rfind("listening on http://127.0.0.1:", 0), 0u) << line;
+    const auto url = line.substr(std::string("listening on ").size()) + "entities";
+    const auto common =
+        " --supports-since --is-chronological --page-size 4 --state " + path("s.db");
+
+    auto full = emu("pull " + url + common + " -o " + path("full.json"));
+    ASSERT_EQ(full.exit_code, 0) << full.err;
+    auto entities = nlohmann::json::parse(slurp(path("full.json")));
+    ASSERT_EQ(entities.size(), 14u);
+    EXPECT_EQ(entities[0]["_id"], "person-1");
+    EXPECT_EQ(entities[0]["born"], "~t1980-02-01T00:00:00Z") << "transit strings are unchanged";
+    EXPECT_NE(full.err.find("pull: 14 entities (2 deleted), 5 requests"), std::string::npos)
+        << full.err;
+    EXPECT_NE(full.err.find("offset none -> 13"), std::string::npos) << full.err;
+    EXPECT_NE(full.err.find("[full run, chronological strategy]"), std::string::npos) << full.err;
+
+    auto incremental = emu("pull " + url + common + " --format jsonl -o " + path("inc.jsonl"));
+    ASSERT_EQ(incremental.exit_code, 0) << incremental.err;
+    EXPECT_EQ(slurp(path("inc.jsonl")), "");
+    EXPECT_NE(incremental.err.find("pull: 0 entities (0 deleted), 1 requests"), std::string::npos)
+        << incremental.err;
+    EXPECT_NE(incremental.err.find("offset 13 -> 13"), std::string::npos);
+    EXPECT_NE(incremental.err.find("[incremental run"), std::string::npos);
+
+    auto reset = emu("pull " + url + common + " --reset --format jsonl -o " + path("reset.jsonl"));
+    ASSERT_EQ(reset.exit_code, 0) << reset.err;
+    std::istringstream lines(slurp(path("reset.jsonl")));
+    std::size_t count = 0;
+    for (std::string l; std::getline(lines, l); ++count)
+        EXPECT_FALSE(nlohmann::json::parse(l, nullptr, false).is_discarded()) << l;
+    EXPECT_EQ(count, 14u);
+
+    EXPECT_EQ(serve.terminate(), 0) << "serve stops cleanly on SIGTERM";
+}
+
+TEST_F(CliTest, PipesKeepSeparateOffsets)
+{
+    ChildProcess serve(kBinary + " serve --port 0 --quiet");
+    const auto url = serve.first_line().substr(13) + "entities";
+    auto a = emu("pull " + url + " --supports-since --pipe a -o /dev/null --state " + path("s.db"));
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    auto b = emu("pull " + url + " --supports-since --pipe b -o /dev/null --state " + path("s.db"));
+    EXPECT_NE(b.err.find("14 entities"), std::string::npos)
+        << "pipe b has no offset yet: " << b.err;
+    auto a2 =
+        emu("pull " + url + " --supports-since --pipe a -o /dev/null --state " + path("s.db"));
+    EXPECT_NE(a2.err.find("0 entities"), std::string::npos) << a2.err;
+}
+
+TEST_F(CliTest, SigtermWhileWaitingExits130)
+{
+    ScriptedServer server(
+        [](const RawRequest&, RawConnection&) { std::this_thread::sleep_for(1s); });
+    ChildProcess pull(kBinary + " pull " + server.base_url() + "/e -o /dev/null --state " +
+                      path("s.db"));
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(pull.terminate(), 130);
+}
+
+TEST_F(CliTest, ServeRejectsABadDataset)
+{
+    std::ofstream(path("bad.json")) << "[{\"_id\": 5}]";
+    auto r = emu("serve --port 0 --data " + path("bad.json"));
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("entity 0: _id must be a string, got 5 (--data)"), std::string::npos)
+        << r.err;
+}
+
+TEST_F(CliTest, ServeJsonLinesDataset)
+{
+    std::ofstream(path("d.jsonl")) << "{\"_id\":\"x\"}\n{\"_id\":\"y\",\"_deleted\":true}\n";
+    ChildProcess serve(kBinary + " serve --port 0 --quiet --data " + path("d.jsonl"));
+    const auto url = serve.first_line().substr(13) + "entities";
+    auto r = emu("pull " + url + " -o " + path("o.json") + " --state " + path("s.db"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto out = nlohmann::json::parse(slurp(path("o.json")));
+    EXPECT_EQ(out,
+              nlohmann::json::parse(
+                  R"([{"_id":"x","_updated":0},{"_id":"y","_deleted":true,"_updated":1}])"));
+}
+
+} // namespace
+} // namespace sesam::testing
