@@ -37,14 +37,19 @@ const std::string* find_bad_string(const json& value, bool at_root, std::string&
         for (auto it = value.begin(); it != value.end(); ++it) {
             // spec §2.2 rule 1: keys are never decoded, only values
             if (const auto* bad = find_bad_string(it.value(), false, path)) {
-                path.insert(0, at_root ? it.key() : "." + it.key());
+                path.insert(0, it.key());
+                if (!at_root)
+                    path.insert(0, 1, '.');
                 return bad;
             }
         }
     } else if (value.is_array()) {
         for (std::size_t i = 0; i < value.size(); ++i) {
             if (const auto* bad = find_bad_string(value[i], false, path)) {
-                path.insert(0, "[" + std::to_string(i) + "]");
+                const auto index = std::to_string(i);
+                path.insert(0, 1, ']');
+                path.insert(0, index);
+                path.insert(0, 1, '[');
                 return bad;
             }
         }

@@ -8,8 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -72,20 +71,69 @@ struct ResolveState {
     bool timed_out = false;
 };
 
+/// A response parser that hands body bytes to the sink straight out of the read buffer (no copy
+/// into a body buffer), chunked or not, and collects the status line and headers.
+class StreamingResponseParser final : public http::basic_parser<false> {
+public:
+    explicit StreamingResponseParser(ResponseSink& sink) : sink_(sink) {}
+
+    HttpResponseHead head;
+    std::uint64_t body_bytes = 0;
+    bool stopped = false; ///< the sink asked to stop
+
+private:
+    void
+    on_request_impl(http::verb, beast::string_view, beast::string_view, int, error_code&) override
+    {
+    }
+    void on_response_impl(int code, beast::string_view reason, int, error_code&) override
+    {
+        head.status = code;
+        head.reason = std::string(reason);
+    }
+    void on_field_impl(http::field,
+                       beast::string_view name,
+                       beast::string_view value,
+                       error_code&) override
+    {
+        head.headers.push_back({std::string(name), std::string(value)});
+    }
+    void on_header_impl(error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+    std::size_t on_body_impl(beast::string_view body, error_code& ec) override
+    {
+        return deliver(body, ec);
+    }
+    void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code& ec) override
+    {
+        return deliver(body, ec);
+    }
+    void on_finish_impl(error_code&) override {}
+
+    std::size_t deliver(beast::string_view body, error_code& ec)
+    {
+        body_bytes += body.size();
+        if (!sink_.on_body(std::string_view(body.data(), body.size()))) {
+            stopped = true;
+            ec = make_error_code(TransportErrc::aborted);
+        }
+        return body.size();
+    }
+
+    ResponseSink& sink_;
+};
+
 } // namespace
 
 struct BeastTransport::Impl {
-    Impl(asio::io_context& context, TransportOptions opts) : ioc(context), options(opts)
-    {
-        body_chunk.resize(kBodyChunkBytes);
-    }
+    Impl(asio::io_context& context, TransportOptions opts) : ioc(context), options(opts) {}
 
     asio::io_context& ioc;
     TransportOptions options;
     std::optional<beast::tcp_stream> stream;
     std::string connection_key;
     beast::flat_buffer buffer;
-    std::vector<char> body_chunk;
     bool cancelled = false;
     std::size_t connections = 0;
 
@@ -204,7 +252,7 @@ struct BeastTransport::Impl {
                                 "sending the request failed: " + wec.message());
             }
 
-            http::response_parser<http::buffer_body> parser;
+            StreamingResponseParser parser(sink);
             parser.header_limit(kHeaderLimit);
             parser.body_limit(boost::none);
             if (req.method == "HEAD")
@@ -235,59 +283,40 @@ struct BeastTransport::Impl {
                 co_return error(TransportErrc::bad_response,
                                 "the response is not valid HTTP: " + hec.message());
             }
+            sink.on_head(parser.head);
 
-            HttpResponseHead head;
-            head.status = static_cast<int>(parser.get().result_int());
-            head.reason = std::string(parser.get().reason());
-            for (const auto& field : parser.get())
-                head.headers.push_back(
-                    {std::string(field.name_string()), std::string(field.value())});
-            sink.on_head(head);
-
-            std::uint64_t body_bytes = 0;
             while (!parser.is_done()) {
-                auto& body = parser.get().body();
-                body.data = body_chunk.data();
-                body.size = body_chunk.size();
-                body.more = true;
                 stream->expires_after(options.read_timeout);
                 auto [rec, rn] =
                     co_await http::async_read_some(*stream, buffer, parser, nothrow_awaitable);
-                if (rec == http::error::need_buffer)
-                    rec = {};
-                const auto got = body_chunk.size() - parser.get().body().size;
-                if (got > 0) {
-                    body_bytes += got;
-                    if (!sink.on_body(std::string_view(body_chunk.data(), got))) {
-                        close();
-                        co_return TransportError{make_error_code(TransportErrc::aborted),
-                                                 "stopped reading the response",
-                                                 body_bytes};
-                    }
-                }
-                if (rec) {
-                    close();
-                    if (rec == beast::error::timeout)
-                        co_return error(TransportErrc::read_timeout,
-                                        "no body byte within the read timeout of " +
-                                            seconds_text(options.read_timeout) + " after " +
-                                            std::to_string(body_bytes) + " body bytes",
-                                        body_bytes);
-                    if (rec == http::error::partial_message || rec == asio::error::eof ||
-                        rec == http::error::end_of_stream || rec == asio::error::connection_reset)
-                        co_return error(TransportErrc::body_cut_short,
-                                        "connection closed after " + std::to_string(body_bytes) +
-                                            " body bytes, before the body was complete",
-                                        body_bytes);
-                    co_return error(TransportErrc::bad_response,
-                                    "reading the body failed after " + std::to_string(body_bytes) +
-                                        " bytes: " + rec.message(),
+                if (!rec)
+                    continue;
+                close();
+                const auto body_bytes = parser.body_bytes;
+                if (parser.stopped)
+                    co_return TransportError{make_error_code(TransportErrc::aborted),
+                                             "stopped reading the response",
+                                             body_bytes};
+                if (rec == beast::error::timeout)
+                    co_return error(TransportErrc::read_timeout,
+                                    "no body byte within the read timeout of " +
+                                        seconds_text(options.read_timeout) + " after " +
+                                        std::to_string(body_bytes) + " body bytes",
                                     body_bytes);
-                }
+                if (rec == http::error::partial_message || rec == asio::error::eof ||
+                    rec == http::error::end_of_stream || rec == asio::error::connection_reset)
+                    co_return error(TransportErrc::body_cut_short,
+                                    "connection closed after " + std::to_string(body_bytes) +
+                                        " body bytes, before the body was complete",
+                                    body_bytes);
+                co_return error(TransportErrc::bad_response,
+                                "reading the body failed after " + std::to_string(body_bytes) +
+                                    " bytes: " + rec.message(),
+                                body_bytes);
             }
             if (!parser.keep_alive())
                 close();
-            co_return head;
+            co_return std::move(parser.head);
         }
     }
 };

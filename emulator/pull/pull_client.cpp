@@ -1,6 +1,7 @@
 #include "emulator/pull/pull_client.hpp"
 
 #include "emulator/http/url.hpp"
+#include "emulator/json_stream/parse_pipeline.hpp"
 #include "emulator/store/state_store.hpp"
 
 #include <nlohmann/json.hpp>
@@ -72,13 +73,12 @@ public:
                   if (problem_)
                       return;
                   ++entities_;
-                  if (e.updated_kind != JsonKind::missing && e.updated_kind != JsonKind::null)
-                      last_updated_ = SinceValue::from_entity(e);
-                  else
-                      last_updated_.reset();
+                  last_updated_kind_ = e.updated_kind;
+                  last_updated_text_.assign(e.updated); // reuses capacity: no allocation
                   problem_ = on_entity(e);
               },
-              options)
+              options),
+          pipeline_(parser_, [this] { return problem_.has_value(); })
     {
     }
 
@@ -94,14 +94,13 @@ public:
             error_body_.append(bytes.substr(0, kErrorBodyBytes - error_body_.size()));
             return error_body_.size() < kErrorBodyBytes;
         }
-        if (auto error = parser_.feed(bytes)) {
-            stream_error_ = std::move(error);
-            return false;
-        }
-        return !problem_;
+        return pipeline_.push(bytes);
     }
 
-    /// After a complete exchange: the end-of-body verdict.
+    /// After the exchange: waits for the parsing thread; errors and figures are final after it.
+    void drain() { stream_error_ = pipeline_.drain(); }
+
+    /// After a complete exchange and drain(): the end-of-body verdict.
     void finish()
     {
         if (is_success(status_) && !stream_error_ && !problem_)
@@ -114,18 +113,27 @@ public:
     const std::optional<StreamError>& stream_error() const { return stream_error_; }
     const std::optional<std::string>& problem() const { return problem_; }
     std::size_t entities() const { return entities_; }
-    const std::optional<SinceValue>& last_updated() const { return last_updated_; }
+    /// The `_updated` of the last entity of the response, if it had one.
+    std::optional<SinceValue> last_updated() const
+    {
+        EntityView last;
+        last.updated_kind = last_updated_kind_;
+        last.updated = last_updated_text_;
+        return SinceValue::from_entity(last);
+    }
     const EntityStreamParser& parser() const { return parser_; }
 
 private:
     EntityStreamParser parser_;
+    ParsePipeline pipeline_; ///< parses while the transport receives the next bytes
     int status_ = 0;
     std::string reason_;
     std::string error_body_;
     std::optional<StreamError> stream_error_;
     std::optional<std::string> problem_;
     std::size_t entities_ = 0;
-    std::optional<SinceValue> last_updated_;
+    JsonKind last_updated_kind_ = JsonKind::missing;
+    std::string last_updated_text_;
 };
 
 } // namespace
@@ -209,6 +217,7 @@ PullReport PullClient::run(const std::string& pipe, const EntityHandler& on_enti
     summary.full_run = !since.has_value();
 
     std::size_t without_updated = 0;
+    SinceValue updated;
     auto save = [&](const SinceValue& offset) -> bool {
         if (!store_)
             return true;
@@ -231,14 +240,21 @@ PullReport PullClient::run(const std::string& pipe, const EntityHandler& on_enti
         ++summary.entities;
         if (e.deleted)
             ++summary.deleted;
-        if (auto updated = SinceValue::from_entity(e)) {
-            if (auto problem = tracker.observe(*updated))
-                return id_for_message(e) + " at index " + std::to_string(e.index) + ": " + *problem;
-            if (auto checkpoint = tracker.take_checkpoint(); checkpoint && !save(*checkpoint))
-                return std::string("cannot store a checkpoint");
-        } else {
+        if (e.updated_kind == JsonKind::missing || e.updated_kind == JsonKind::null) {
             ++without_updated;
+            return std::nullopt;
         }
+        if (tracker.strategy() == SinceStrategy::none)
+            return std::nullopt;
+        // One SinceValue reused for every entity: no allocation per entity on the hot path.
+        updated.kind = e.updated_kind == JsonKind::number   ? SinceValue::Kind::number
+                       : e.updated_kind == JsonKind::string ? SinceValue::Kind::string
+                                                            : SinceValue::Kind::other;
+        updated.text.assign(e.updated);
+        if (auto problem = tracker.observe(updated))
+            return id_for_message(e) + " at index " + std::to_string(e.index) + ": " + *problem;
+        if (auto checkpoint = tracker.take_checkpoint(); checkpoint && !save(*checkpoint))
+            return std::string("cannot store a checkpoint");
         return std::nullopt;
     };
 
@@ -263,6 +279,7 @@ PullReport PullClient::run(const std::string& pipe, const EntityHandler& on_enti
 
         PageSink sink(options_.parser, handle_entity);
         auto sent = transport_.send(request, sink);
+        sink.drain();
         ++summary.requests;
         summary.bytes += sink.parser().bytes_seen() + sink.error_body().size();
         if (report.failure) // a store failure inside the entity handler

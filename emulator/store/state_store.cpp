@@ -64,6 +64,10 @@ StateStore StateStore::open(const std::string& path)
     }
     StateStore store(raw, path);
     sqlite3_busy_timeout(raw, 5000);
+    // Checkpoints are frequent (spec §3.3); WAL with synchronous=NORMAL survives a crash of
+    // sesam-emu without an fsync per commit.
+    store.exec("PRAGMA journal_mode=WAL");
+    store.exec("PRAGMA synchronous=NORMAL");
     store.exec("CREATE TABLE IF NOT EXISTS pipe_offsets ("
                " pipe TEXT PRIMARY KEY,"
                " offset_json TEXT NOT NULL,"

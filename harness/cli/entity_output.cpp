@@ -2,68 +2,95 @@
 
 #include "harness/cli/command.hpp"
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace sesam::harness {
+
+namespace {
+
+constexpr std::size_t kBlockBytes = 1 << 20;
+
+} // namespace
 
 EntityOutput::EntityOutput(const std::string& path, OutputFormat format)
     : format_(format), path_(path)
 {
     if (path == "-") {
-        file_ = stdout;
+        fd_ = STDOUT_FILENO;
     } else {
-        file_ = std::fopen(path.c_str(), "wb");
-        if (!file_)
+        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd_ < 0)
             throw UsageError("cannot write output file " + path + ": " + std::strerror(errno));
         owned_ = true;
     }
-    buffer_.resize(1 << 20);
-    std::setvbuf(file_, buffer_.data(), _IOFBF, buffer_.size());
+    buffer_.reserve(kBlockBytes + 64 * 1024);
     if (format_ == OutputFormat::json)
-        std::fputs("[", file_);
+        buffer_ += '[';
 }
 
 EntityOutput::~EntityOutput()
 {
-    if (owned_ && file_)
-        std::fclose(file_);
+    if (owned_ && fd_ >= 0)
+        ::close(fd_);
 }
 
 void EntityOutput::write(std::string_view entity, bool has_line_breaks)
 {
     if (format_ == OutputFormat::json) {
-        std::fputs(count_ == 0 ? "\n" : ",\n", file_);
-        std::fwrite(entity.data(), 1, entity.size(), file_);
-    } else if (!has_line_breaks) {
-        std::fwrite(entity.data(), 1, entity.size(), file_);
-        std::fputc('\n', file_);
+        buffer_ += count_ == 0 ? "\n" : ",\n";
+        buffer_ += entity;
     } else {
-        // Raw line breaks can only be whitespace between tokens (JSON strings escape them).
-        line_.assign(entity);
-        std::replace(line_.begin(), line_.end(), '\n', ' ');
-        std::replace(line_.begin(), line_.end(), '\r', ' ');
-        std::fwrite(line_.data(), 1, line_.size(), file_);
-        std::fputc('\n', file_);
+        const auto at = buffer_.size();
+        buffer_ += entity;
+        if (has_line_breaks) {
+            // Raw line breaks can only be whitespace between tokens (JSON strings escape them).
+            for (auto i = at; i < buffer_.size(); ++i)
+                if (buffer_[i] == '\n' || buffer_[i] == '\r')
+                    buffer_[i] = ' ';
+        }
+        buffer_ += '\n';
     }
     ++count_;
+    if (buffer_.size() >= kBlockBytes)
+        flush();
+}
+
+void EntityOutput::flush()
+{
+    std::size_t done = 0;
+    while (!failed_ && done < buffer_.size()) {
+        const auto n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            failed_ = true;
+            error_ = errno;
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    buffer_.clear();
 }
 
 void EntityOutput::close()
 {
-    if (!file_)
+    if (fd_ < 0)
         return;
     if (format_ == OutputFormat::json)
-        std::fputs(count_ == 0 ? "]\n" : "\n]\n", file_);
-    const bool failed = std::fflush(file_) != 0 || std::ferror(file_);
-    if (owned_)
-        std::fclose(file_);
-    file_ = nullptr;
-    if (failed)
+        buffer_ += count_ == 0 ? "]\n" : "\n]\n";
+    flush();
+    if (owned_ && ::close(fd_) != 0 && !failed_) {
+        failed_ = true;
+        error_ = errno;
+    }
+    fd_ = -1;
+    if (failed_)
         throw std::runtime_error("writing output " +
                                  (path_ == "-" ? std::string("to stdout") : path_) +
-                                 " failed: " + std::strerror(errno));
+                                 " failed: " + std::strerror(error_));
 }
 
 } // namespace sesam::harness

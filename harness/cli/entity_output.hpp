@@ -1,9 +1,7 @@
 #pragma once
 
-#include <cstdio>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace sesam::harness {
 
@@ -27,13 +25,16 @@ public:
     void close();
 
 private:
-    std::FILE* file_ = nullptr;
+    void flush();
+
+    int fd_ = -1;
     bool owned_ = false;
     OutputFormat format_;
     std::size_t count_ = 0;
     std::string path_;
-    std::string line_;
-    std::vector<char> buffer_;
+    std::string buffer_; ///< written out in blocks of about 1 MiB
+    bool failed_ = false;
+    int error_ = 0;
 };
 
 } // namespace sesam::harness

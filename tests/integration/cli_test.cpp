@@ -174,6 +174,21 @@ TEST_F(CliTest, SigtermWhileWaitingExits130)
     EXPECT_EQ(pull.terminate(), 130);
 }
 
+TEST_F(CliTest, HeadersAreSentAndAuthorizationIsNeverPrinted)
+{
+    ScriptedServer server([](const RawRequest&, RawConnection& c) {
+        c.write(ScriptedServer::response(401, "{\"error\":\"denied\"}"));
+    });
+    auto r = emu("pull " + server.base_url() + "/e --header 'Authorization: Bearer s3cr3t-token'" +
+                 " --header 'X-Tenant: acme' -o /dev/null --state " + path("s.db"));
+    EXPECT_EQ(r.exit_code, 3);
+    const auto head = server.requests().at(0).head;
+    EXPECT_NE(head.find("Authorization: Bearer s3cr3t-token\r\n"), std::string::npos) << head;
+    EXPECT_NE(head.find("X-Tenant: acme\r\n"), std::string::npos) << head;
+    EXPECT_EQ(r.err.find("s3cr3t"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("status 401"), std::string::npos) << r.err;
+}
+
 TEST_F(CliTest, ServeRejectsABadDataset)
 {
     std::ofstream(path("bad.json")) << "[{\"_id\": 5}]";
