@@ -40,6 +40,9 @@ public:
 
     const std::string& path() const noexcept { return path_; }
 
+    /// The SQLite connection, for the other tables of the same file (DatasetStore).
+    sqlite3* handle() const noexcept { return db_.get(); }
+
 private:
     StateStore(sqlite3* db, std::string path);
     void exec(const char* sql) const;

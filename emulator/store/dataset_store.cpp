@@ -1,0 +1,956 @@
+#include "emulator/store/dataset_store.hpp"
+
+#include "emulator/entity/entity.hpp"
+#include "emulator/entity/transit.hpp"
+#include "emulator/store/state_store.hpp"
+
+#include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <charconv>
+#include <chrono>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+namespace sesam::emulator {
+
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+// ---- MurmurHash3 x64 128-bit (Austin Appleby's public-domain design), seed 0 ----
+
+constexpr std::uint64_t kC1 = 0x87c37b91114253d5ULL;
+constexpr std::uint64_t kC2 = 0x4cf5ad432745937fULL;
+
+std::uint64_t load_le64(const unsigned char* p) noexcept
+{
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+std::uint64_t fmix64(std::uint64_t k) noexcept
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return k;
+}
+
+std::uint64_t mix_k1(std::uint64_t k1) noexcept
+{
+    return std::rotl(k1 * kC1, 31) * kC2;
+}
+
+std::uint64_t mix_k2(std::uint64_t k2) noexcept
+{
+    return std::rotl(k2 * kC2, 33) * kC1;
+}
+
+/// The 16 bytes of the digest in the customary order (h1 then h2, each little-endian).
+std::array<unsigned char, 16> murmur3_x64_128(std::string_view data) noexcept
+{
+    const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+    const std::size_t blocks = data.size() / 16;
+    std::uint64_t h1 = 0;
+    std::uint64_t h2 = 0;
+    for (std::size_t i = 0; i < blocks; ++i) {
+        h1 ^= mix_k1(load_le64(bytes + i * 16));
+        h1 = (std::rotl(h1, 27) + h2) * 5 + 0x52dce729;
+        h2 ^= mix_k2(load_le64(bytes + i * 16 + 8));
+        h2 = (std::rotl(h2, 31) + h1) * 5 + 0x38495ab5;
+    }
+    const unsigned char* tail = bytes + blocks * 16;
+    const std::size_t rest = data.size() % 16;
+    std::uint64_t k1 = 0;
+    std::uint64_t k2 = 0;
+    for (std::size_t i = rest; i > 8; --i)
+        k2 = (k2 << 8) | tail[i - 1];
+    for (std::size_t i = std::min<std::size_t>(rest, 8); i > 0; --i)
+        k1 = (k1 << 8) | tail[i - 1];
+    if (rest > 8)
+        h2 ^= mix_k2(k2);
+    if (rest > 0)
+        h1 ^= mix_k1(k1);
+
+    h1 ^= data.size();
+    h2 ^= data.size();
+    h1 += h2;
+    h2 += h1;
+    h1 = fmix64(h1);
+    h2 = fmix64(h2);
+    h1 += h2;
+    h2 += h1;
+
+    std::array<unsigned char, 16> out{};
+    for (int i = 0; i < 8; ++i) {
+        out[i] = static_cast<unsigned char>(h1 >> (8 * i));
+        out[8 + i] = static_cast<unsigned char>(h2 >> (8 * i));
+    }
+    return out;
+}
+
+using HashText = std::array<char, 32>;
+
+HashText hash_text(std::string_view canonical) noexcept
+{
+    static constexpr char kHex[] = "0123456789abcdef";
+    const auto digest = murmur3_x64_128(canonical);
+    HashText text{};
+    for (std::size_t i = 0; i < digest.size(); ++i) {
+        text[2 * i] = kHex[digest[i] >> 4];
+        text[2 * i + 1] = kHex[digest[i] & 0xf];
+    }
+    return text;
+}
+
+std::string_view as_view(const HashText& hash)
+{
+    return {hash.data(), hash.size()};
+}
+
+// ---- entities as a dataset sink writes them (spec §2.1) ----
+
+/// Appends `text` as the inside of a JSON string, escaped as nlohmann::json's dump escapes valid
+/// UTF-8 (multi-byte sequences are copied). Returns true when anything needed escaping.
+bool append_escaped(std::string& out, std::string_view text)
+{
+    static constexpr char kHex[] = "0123456789abcdef";
+    bool escaped = false;
+    std::size_t plain = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        out.append(text.substr(plain, i - plain));
+        plain = i + 1;
+        escaped = true;
+        switch (c) {
+        case '"':
+            out.append("\\\"");
+            break;
+        case '\\':
+            out.append("\\\\");
+            break;
+        case '\b':
+            out.append("\\b");
+            break;
+        case '\t':
+            out.append("\\t");
+            break;
+        case '\n':
+            out.append("\\n");
+            break;
+        case '\f':
+            out.append("\\f");
+            break;
+        case '\r':
+            out.append("\\r");
+            break;
+        default:
+            out.append("\\u00");
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xf]);
+        }
+    }
+    out.append(text.substr(plain));
+    return escaped;
+}
+
+void append_int(std::string& out, std::int64_t value)
+{
+    std::array<char, 24> digits{};
+    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+    out.append(digits.data(), end);
+}
+
+/// Reads one entity as a dataset sink writes it (spec §2.1), in one SAX pass without a DOM: checks
+/// it, keeps its own (non-`_`) root fields as compact JSON in their original order, and builds the
+/// canonical text that `_hash` is taken of. That text is byte for byte nlohmann::json's compact
+/// dump (keys sorted) of the entity reduced to its own fields, `_id` and a boolean `_deleted`.
+/// Anything unusual (an error, a duplicate key, a key that needs escaping) is read again through
+/// the DOM, which defines the behaviour and words the errors. Reused: its buffers keep capacity.
+class EntityReader {
+public:
+    /// Reads `text`; `tombstone` makes it deleted (deletion tracking). Throws
+    /// std::invalid_argument naming the problem.
+    void read(std::string_view text, bool tombstone)
+    {
+        tombstone_ = tombstone;
+        if (!read_fast(text))
+            read_dom(text);
+        hash_ = hash_text(canonical_);
+    }
+
+    const std::string& id() const { return id_; }
+    /// The own fields as `,"key":value` pairs, or empty.
+    const std::string& own_fields() const { return own_; }
+    bool deleted() const { return deleted_; }
+    bool filtered() const { return filtered_; }
+    const HashText& hash() const { return hash_; }
+
+    // nlohmann::json SAX events. Returning false abandons the fast pass.
+    bool null() { return scalar("null"); }
+    bool boolean(bool value)
+    {
+        if (frames_.size() == 1 && field_ == RootField::deleted)
+            deleted_ = value; // spec §2.1: only the literal true deletes
+        if (frames_.size() == 1 && field_ == RootField::filtered)
+            filtered_ = value;
+        return scalar(value ? "true" : "false");
+    }
+    bool number_integer(json::number_integer_t value) { return integer(value); }
+    bool number_unsigned(json::number_unsigned_t value) { return integer(value); }
+    bool number_float(json::number_float_t value, const std::string& /*raw*/)
+    {
+        // The formatting that dump() uses for a (always finite) parsed double, without dump()'s
+        // allocations, which cost as much as the rest of a typical entity's reading.
+        std::array<char, 64> digits{};
+        const auto* end =
+            nlohmann::detail::to_chars(digits.data(), digits.data() + digits.size(), value);
+        return scalar({digits.data(), end});
+    }
+    bool string(std::string& value)
+    {
+        // spec §2.2 rule 3: a known tag that does not decode is an error (worded by read_dom)
+        if (check_transit(value) != nullptr || !begin_value(true))
+            return false;
+        if (frames_.size() == 1 && field_ == RootField::id) {
+            id_ = value;
+            has_id_ = true;
+        }
+        if (copying()) {
+            const auto begin = canonical_.size();
+            canonical_.push_back('"');
+            append_escaped(canonical_, value);
+            canonical_.push_back('"');
+            own_.append(canonical_, begin);
+        }
+        return true;
+    }
+    bool binary(json::binary_t& /*value*/) { return false; }
+    bool start_object(std::size_t /*size*/)
+    {
+        if (frames_.empty()) {
+            frames_.push_back({true, canonical_.size(), members_.size(), 0});
+            canonical_.push_back('{');
+            return true;
+        }
+        return start_container(true, "{");
+    }
+    bool key(std::string& name)
+    {
+        Frame& frame = frames_.back();
+        if (frames_.size() == 1) {
+            field_ = root_field(name);
+            if (field_ != RootField::own)
+                return field_ == RootField::dropped || note_once(field_);
+            own_.push_back(','); // own root fields follow the reserved ones
+        } else if (!copying()) {
+            return true;
+        } else if (frame.count > 0) {
+            own_.push_back(',');
+        }
+        if (!add_member(frame, name))
+            return false;
+        own_.append(canonical_, members_.back().begin);
+        return true;
+    }
+    bool end_object()
+    {
+        Frame frame = frames_.back();
+        frames_.pop_back();
+        if (frames_.empty())
+            return close_root(frame);
+        if (!copying())
+            return true;
+        own_.push_back('}');
+        return close_object(frame);
+    }
+    bool start_array(std::size_t /*size*/) { return start_container(false, "["); }
+    bool end_array()
+    {
+        frames_.pop_back();
+        if (copying())
+            emit("]");
+        return true;
+    }
+    bool parse_error(std::size_t /*position*/,
+                     const std::string& /*token*/,
+                     const json::exception& /*error*/)
+    {
+        return false;
+    }
+
+private:
+    enum class RootField : std::uint8_t { own, id, deleted, filtered, dropped };
+
+    /// An open object or array. `begin` is where it starts in canonical_.
+    struct Frame {
+        bool object;
+        std::size_t begin;
+        std::size_t first_member;
+        std::size_t count;
+    };
+    /// An object member in canonical_: `"key":value` from `begin`, the key unescaped.
+    struct Member {
+        std::size_t begin;
+        std::size_t key_size;
+    };
+
+    static RootField root_field(std::string_view name)
+    {
+        if (!is_reserved_field(name))
+            return RootField::own;
+        if (name == kId)
+            return RootField::id;
+        if (name == kDeleted)
+            return RootField::deleted;
+        return name == kFiltered ? RootField::filtered : RootField::dropped;
+    }
+
+    bool read_fast(std::string_view text)
+    {
+        own_.clear();
+        canonical_.clear();
+        frames_.clear();
+        members_.clear();
+        field_ = RootField::own;
+        seen_ = 0;
+        has_id_ = deleted_ = filtered_ = false;
+        return json::sax_parse(text.begin(), text.end(), this);
+    }
+
+    /// The DOM reading: the reference for what read_fast does, and the wording of errors.
+    void read_dom(std::string_view text)
+    {
+        auto entity = ordered_json::parse(text, nullptr, false);
+        if (entity.is_discarded())
+            throw std::invalid_argument("entity is not valid JSON");
+        if (!entity.is_object())
+            throw std::invalid_argument(std::string("entity is not a JSON object, got ") +
+                                        entity.type_name());
+        const auto id = entity.find(kId);
+        if (id == entity.end())
+            throw std::invalid_argument("entity has no _id");
+        if (!id->is_string())
+            throw std::invalid_argument("_id must be a string, got " + id->dump());
+        json sorted(entity);
+        if (const auto problem = validate_entity(sorted, IdRule::required_id))
+            throw std::invalid_argument(describe(*problem));
+
+        const auto literally_true = [&](std::string_view key) {
+            const auto it = entity.find(key);
+            return it != entity.end() && it->is_boolean() && it->get<bool>();
+        };
+        id_ = id->get<std::string>();
+        deleted_ = tombstone_ || literally_true(kDeleted);
+        filtered_ = literally_true(kFiltered);
+
+        auto& hashed = sorted.get_ref<json::object_t&>();
+        for (auto it = hashed.begin(); it != hashed.end();)
+            it =
+                is_reserved_field(it->first) && it->first != kId ? hashed.erase(it) : std::next(it);
+        hashed.emplace(kDeleted, deleted_);
+        canonical_ = sorted.dump();
+
+        auto& own = entity.get_ref<ordered_json::object_t&>();
+        for (auto it = own.begin(); it != own.end();)
+            it = is_reserved_field(it->first) ? own.erase(it) : std::next(it);
+        own_.clear();
+        if (!entity.empty()) {
+            own_ = entity.dump(); // `{...}` becomes `,...`
+            own_.front() = ',';
+            own_.pop_back();
+        }
+    }
+
+    /// True while reading a value that is copied: an own root field or inside one.
+    bool copying() const { return field_ == RootField::own; }
+
+    void emit(std::string_view text)
+    {
+        own_.append(text);
+        canonical_.append(text);
+    }
+
+    /// Before each value: false when it may not stand here (outside an object entity, or a
+    /// non-string `_id`); writes the comma between array elements.
+    bool begin_value(bool is_string)
+    {
+        if (frames_.empty() || (frames_.size() == 1 && field_ == RootField::id && !is_string))
+            return false;
+        Frame& frame = frames_.back();
+        if (!frame.object && copying() && frame.count++ > 0)
+            emit(",");
+        return true;
+    }
+
+    bool scalar(std::string_view text)
+    {
+        if (!begin_value(false))
+            return false;
+        if (copying())
+            emit(text);
+        return true;
+    }
+
+    template <typename Integer> bool integer(Integer value)
+    {
+        std::array<char, 24> digits{};
+        const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+        return scalar({digits.data(), end});
+    }
+
+    bool start_container(bool object, std::string_view open)
+    {
+        if (!begin_value(false))
+            return false;
+        frames_.push_back({object, canonical_.size(), members_.size(), 0});
+        if (copying())
+            emit(open);
+        return true;
+    }
+
+    /// Records `_id`, `_deleted` and `_filtered` once; a repeat takes the DOM reading.
+    bool note_once(RootField field)
+    {
+        const auto bit = 1U << static_cast<unsigned>(field);
+        const bool first = (seen_ & bit) == 0;
+        seen_ |= bit;
+        return first;
+    }
+
+    /// Writes `"name":` as the next member of `frame`. A key that needs escaping takes the DOM
+    /// reading: then sorting the written keys is sorting the keys.
+    bool add_member(Frame& frame, std::string_view name)
+    {
+        if (frame.count++ > 0)
+            canonical_.push_back(',');
+        members_.push_back({canonical_.size(), name.size()});
+        canonical_.push_back('"');
+        if (append_escaped(canonical_, name))
+            return false;
+        canonical_.append("\":");
+        return true;
+    }
+
+    /// spec §2.1: `_id` and `_deleted` (a boolean, false when absent) count towards the hash.
+    bool close_root(Frame& root)
+    {
+        if (!has_id_)
+            return false;
+        deleted_ = deleted_ || tombstone_;
+        add_member(root, kId);
+        canonical_.push_back('"');
+        append_escaped(canonical_, id_);
+        canonical_.push_back('"');
+        add_member(root, kDeleted);
+        canonical_.append(deleted_ ? "true" : "false");
+        return close_object(root);
+    }
+
+    /// Puts the members of the object in key order, as nlohmann::json's std::map keeps them.
+    /// A duplicate key takes the DOM reading (the last value wins there).
+    bool close_object(const Frame& frame)
+    {
+        const std::size_t first = frame.first_member;
+        const std::size_t count = members_.size() - first;
+        const auto key = [&](std::size_t i) {
+            return std::string_view(canonical_)
+                .substr(members_[first + i].begin + 1, members_[first + i].key_size);
+        };
+        order_.resize(count);
+        std::iota(order_.begin(), order_.end(), std::size_t{0});
+        std::sort(order_.begin(), order_.end(), [&](auto a, auto b) { return key(a) < key(b); });
+        for (std::size_t i = 1; i < count; ++i)
+            if (key(order_[i - 1]) == key(order_[i]))
+                return false;
+        if (!std::is_sorted(order_.begin(), order_.end())) {
+            scratch_.assign(1, '{');
+            for (std::size_t i = 0; i < count; ++i) {
+                const std::size_t m = order_[i];
+                const std::size_t begin = members_[first + m].begin;
+                const std::size_t end =
+                    m + 1 < count ? members_[first + m + 1].begin - 1 : canonical_.size();
+                if (i > 0)
+                    scratch_.push_back(',');
+                scratch_.append(canonical_, begin, end - begin);
+            }
+            canonical_.resize(frame.begin);
+            canonical_.append(scratch_);
+        }
+        canonical_.push_back('}');
+        members_.resize(first);
+        return true;
+    }
+
+    bool tombstone_ = false;
+    std::string id_;
+    std::string own_;
+    std::string canonical_;
+    std::string scratch_;
+    bool has_id_ = false;
+    bool deleted_ = false;
+    bool filtered_ = false;
+    HashText hash_{};
+    RootField field_ = RootField::own;
+    unsigned seen_ = 0;
+    std::vector<Frame> frames_;
+    std::vector<Member> members_;
+    std::vector<std::size_t> order_;
+};
+
+// ---- SQLite ----
+
+std::int64_t system_now_micros()
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+[[noreturn]] void fail(sqlite3* db, const std::string& path, std::string_view what)
+{
+    throw StoreError("state store " + path + ": " + std::string(what) + ": " + sqlite3_errmsg(db));
+}
+
+void exec(sqlite3* db, const std::string& path, const char* sql, std::string_view what)
+{
+    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+        fail(db, path, what);
+}
+
+/// A prepared statement, reset and reusable after each run.
+class Statement {
+public:
+    Statement(sqlite3* db, const std::string& path, const char* sql) : db_(db), path_(&path)
+    {
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) !=
+            SQLITE_OK)
+            fail(db, path, "cannot prepare a dataset query");
+    }
+    ~Statement() { sqlite3_finalize(stmt_); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& bind(int index, std::string_view text)
+    {
+        check(sqlite3_bind_text(
+            stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC));
+        return *this;
+    }
+    Statement& bind(int index, std::int64_t value)
+    {
+        check(sqlite3_bind_int64(stmt_, index, value));
+        return *this;
+    }
+    Statement& bind(int index, std::optional<std::int64_t> value)
+    {
+        if (value)
+            return bind(index, *value);
+        check(sqlite3_bind_null(stmt_, index));
+        return *this;
+    }
+
+    /// Steps once: true for a row, false when done. Throws StoreError naming `what`.
+    bool step(std::string_view what)
+    {
+        const int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW)
+            return true;
+        if (rc != SQLITE_DONE)
+            fail(db_, *path_, what);
+        return false;
+    }
+    /// Runs a statement that returns no rows, then resets it.
+    void run(std::string_view what)
+    {
+        step(what);
+        reset();
+    }
+    void reset()
+    {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+
+    std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+    bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+    std::string_view text(int column) const
+    {
+        const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+        return {data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
+    }
+
+private:
+    void check(int rc) const
+    {
+        if (rc != SQLITE_OK)
+            fail(db_, *path_, "cannot bind a dataset query parameter");
+    }
+
+    sqlite3* db_;
+    const std::string* path_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+/// Reads rows of (updated, id, deleted, previous, json) and hands them to `visit`.
+void visit_rows(Statement& st,
+                std::string_view what,
+                const std::function<bool(const StoredEntity&)>& visit)
+{
+    while (st.step(what)) {
+        StoredEntity entity;
+        entity.updated = st.integer(0);
+        entity.id = st.text(1);
+        entity.deleted = st.integer(2) != 0;
+        if (!st.is_null(3))
+            entity.previous = st.integer(3);
+        entity.json = st.text(4);
+        if (!visit(entity))
+            break;
+    }
+}
+
+constexpr const char* kSchema =
+    // one row per dataset: `next_updated` is the dataset's counter (spec §2.1)
+    "CREATE TABLE IF NOT EXISTS datasets ("
+    " ds INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " next_updated INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS entity_versions ("
+    " ds INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL,"
+    " id TEXT NOT NULL,"
+    " deleted INTEGER NOT NULL,"
+    " filtered INTEGER NOT NULL,"
+    " hash TEXT NOT NULL,"
+    " previous INTEGER,"
+    " ts INTEGER NOT NULL,"
+    " json TEXT NOT NULL,"
+    " PRIMARY KEY (ds, updated)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS latest_entities ("
+    " ds INTEGER NOT NULL,"
+    " id TEXT NOT NULL,"
+    " updated INTEGER NOT NULL,"
+    " deleted INTEGER NOT NULL,"
+    " filtered INTEGER NOT NULL,"
+    " hash TEXT NOT NULL,"
+    " PRIMARY KEY (ds, id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS latest_entities_by_updated ON latest_entities (ds, updated);";
+
+// Per connection and per load. Made by each load: changing temp_store drops temp tables.
+constexpr const char* kLoadTables =
+    "CREATE TEMP TABLE IF NOT EXISTS load_seen (id TEXT PRIMARY KEY) WITHOUT ROWID;"
+    "CREATE TEMP TABLE IF NOT EXISTS load_tracked (id TEXT NOT NULL, json TEXT NOT NULL,"
+    " filtered INTEGER NOT NULL);"
+    "DELETE FROM temp.load_seen;"
+    "DELETE FROM temp.load_tracked;";
+
+} // namespace
+
+// ---- DatasetStore::Load ----
+
+struct DatasetStore::Load::Impl {
+    Impl(sqlite3* handle,
+         const std::string& store_path,
+         std::string_view dataset,
+         bool full_load,
+         std::function<std::int64_t()> clock)
+        : db(handle), path(store_path), name(dataset), full(full_load),
+          now_micros(std::move(clock)), read_error("cannot read dataset " + name),
+          write_error("cannot write dataset " + name),
+          find_latest(db,
+                      path,
+                      "SELECT updated, hash, filtered FROM latest_entities"
+                      " WHERE ds = ?1 AND id = ?2"),
+          insert_version(db,
+                         path,
+                         "INSERT INTO entity_versions"
+                         " (ds, updated, id, deleted, filtered, hash, previous, ts, json)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+          upsert_latest(db,
+                        path,
+                        "INSERT INTO latest_entities (ds, id, updated, deleted, filtered, hash)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (ds, id) DO UPDATE SET"
+                        " updated = excluded.updated, deleted = excluded.deleted,"
+                        " filtered = excluded.filtered, hash = excluded.hash"),
+          mark_seen(db, path, "INSERT OR IGNORE INTO temp.load_seen (id) VALUES (?1)")
+    {
+    }
+
+    /// Writes the entity in `reader` as a new version unless its latest version has the same
+    /// content.
+    WriteOutcome put(bool filtered)
+    {
+        const auto& id = reader.id();
+        const auto hash = as_view(reader.hash());
+        std::optional<std::int64_t> previous;
+        bool unchanged = false;
+        find_latest.bind(1, ds).bind(2, id);
+        if (find_latest.step(read_error)) {
+            previous = find_latest.integer(0);
+            unchanged = find_latest.text(1) == hash && (find_latest.integer(2) != 0) == filtered;
+        }
+        find_latest.reset();
+        if (unchanged) {
+            // Entities written by this load count as seen without a row: see track_deletions.
+            if (full)
+                mark_seen.bind(1, id).run(write_error);
+            return WriteOutcome::unchanged;
+        }
+
+        const std::int64_t updated = next_updated++;
+        const std::int64_t ts = now_micros();
+        // spec §2.1: the dataset's own fields first, then the entity's in their original order
+        text.assign("{\"_id\":\"");
+        append_escaped(text, id);
+        text.append(reader.deleted() ? "\",\"_deleted\":true" : "\",\"_deleted\":false");
+        text.append(",\"_updated\":");
+        append_int(text, updated);
+        text.append(",\"_previous\":");
+        if (previous)
+            append_int(text, *previous);
+        else
+            text.append("null");
+        text.append(",\"_ts\":");
+        append_int(text, ts);
+        text.append(",\"_hash\":\"").append(hash).append("\"");
+        text.append(reader.own_fields()).append("}");
+
+        insert_version.bind(1, ds)
+            .bind(2, updated)
+            .bind(3, id)
+            .bind(4, std::int64_t{reader.deleted()})
+            .bind(5, std::int64_t{filtered})
+            .bind(6, hash)
+            .bind(7, previous)
+            .bind(8, ts)
+            .bind(9, text)
+            .run(write_error);
+        upsert_latest.bind(1, ds)
+            .bind(2, id)
+            .bind(3, updated)
+            .bind(4, std::int64_t{reader.deleted()})
+            .bind(5, std::int64_t{filtered})
+            .bind(6, hash)
+            .run(write_error);
+        return WriteOutcome::written;
+    }
+
+    void check_open() const
+    {
+        if (finished)
+            throw std::logic_error("dataset load of " + name + " is already committed or failed");
+    }
+
+    /// Runs `step`; if it fails, the load is rolled back: it may have written half an entity.
+    template <typename Step> auto guarded(Step&& step)
+    {
+        try {
+            return step();
+        } catch (...) {
+            roll_back();
+            throw;
+        }
+    }
+
+    void roll_back() noexcept
+    {
+        if (!finished)
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        finished = true;
+    }
+
+    /// spec §3.5: every entity not seen in a full load, and not deleted already, gets a
+    /// `_deleted: true` version. Entities written by this load have `_updated` >= first_updated.
+    void track_deletions()
+    {
+        Statement collect(db,
+                          path,
+                          "INSERT INTO temp.load_tracked (id, json, filtered)"
+                          " SELECT l.id, v.json, l.filtered FROM latest_entities l"
+                          " JOIN entity_versions v ON v.ds = l.ds AND v.updated = l.updated"
+                          " WHERE l.ds = ?1 AND l.updated < ?2 AND l.deleted = 0"
+                          " AND l.id NOT IN (SELECT id FROM temp.load_seen)"
+                          " ORDER BY l.updated");
+        const std::string what = "cannot track deletions in dataset " + name;
+        collect.bind(1, ds).bind(2, first_updated).run(what);
+        // Read from a copy: the loop below rewrites latest_entities.
+        Statement tracked(
+            db, path, "SELECT id, json, filtered FROM temp.load_tracked ORDER BY rowid");
+        while (tracked.step(what)) {
+            reader.read(tracked.text(1), true);
+            put(tracked.integer(2) != 0);
+            ++summary.deleted_by_tracking;
+        }
+    }
+
+    sqlite3* db;
+    std::string path;
+    std::string name;
+    bool full;
+    std::function<std::int64_t()> now_micros;
+    std::string read_error;
+    std::string write_error;
+    std::int64_t ds = 0;
+    std::int64_t first_updated = 0;
+    std::int64_t next_updated = 0;
+    bool finished = false;
+    LoadSummary summary;
+    EntityReader reader;
+    std::string text; ///< the version being written
+    Statement find_latest;
+    Statement insert_version;
+    Statement upsert_latest;
+    Statement mark_seen;
+};
+
+DatasetStore::Load::Load(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+DatasetStore::Load::Load(Load&&) noexcept = default;
+
+DatasetStore::Load::~Load()
+{
+    if (impl_)
+        impl_->roll_back();
+}
+
+WriteOutcome DatasetStore::Load::write(std::string_view entity_json)
+{
+    auto& load = *impl_;
+    load.check_open();
+    load.reader.read(entity_json, false); // a bad entity writes nothing: the load may go on
+    const auto outcome = load.guarded([&] { return load.put(load.reader.filtered()); });
+    ++load.summary.received;
+    ++(outcome == WriteOutcome::written ? load.summary.written : load.summary.unchanged);
+    return outcome;
+}
+
+LoadSummary DatasetStore::Load::commit()
+{
+    auto& load = *impl_;
+    load.check_open();
+    load.guarded([&] {
+        if (load.full)
+            load.track_deletions();
+        Statement save(load.db, load.path, "UPDATE datasets SET next_updated = ?2 WHERE ds = ?1");
+        save.bind(1, load.ds).bind(2, load.next_updated).run(load.write_error);
+        exec(load.db, load.path, "COMMIT", "cannot commit dataset " + load.name);
+    });
+    load.finished = true;
+    return load.summary;
+}
+
+// ---- DatasetStore ----
+
+DatasetStore::DatasetStore(StateStore& state)
+    : db_(state.handle()), path_(state.path()), now_micros_(system_now_micros)
+{
+    exec(db_, path_, kSchema, "cannot create the dataset tables");
+}
+
+DatasetStore::Load DatasetStore::begin_load(std::string_view dataset, bool full)
+{
+    const std::string what = "cannot start a load of dataset " + std::string(dataset);
+    // IMMEDIATE: another writer fails here rather than half way through the load. So does a
+    // second load on this connection, before it can empty the first one's temp tables.
+    exec(db_, path_, "BEGIN IMMEDIATE", what);
+    Load handle(nullptr);
+    try {
+        exec(db_, path_, kLoadTables, what);
+        handle.impl_ = std::make_unique<Load::Impl>(db_, path_, dataset, full, now_micros_);
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+    auto& impl = *handle.impl_;
+    Statement add(db_, path_, "INSERT OR IGNORE INTO datasets (name) VALUES (?1)");
+    add.bind(1, dataset).run(what);
+    Statement find(db_, path_, "SELECT ds, next_updated FROM datasets WHERE name = ?1");
+    find.bind(1, dataset).step(what);
+    impl.ds = find.integer(0);
+    impl.first_updated = impl.next_updated = find.integer(1);
+    return handle;
+}
+
+void DatasetStore::latest_since(std::string_view dataset,
+                                std::int64_t after,
+                                const std::function<bool(const StoredEntity&)>& visit) const
+{
+    // One range scan of latest_entities_by_updated, in `_updated` order (spec §4.3).
+    Statement st(db_,
+                 path_,
+                 "SELECT v.updated, v.id, v.deleted, v.previous, v.json"
+                 " FROM datasets d JOIN latest_entities l ON l.ds = d.ds"
+                 " JOIN entity_versions v ON v.ds = l.ds AND v.updated = l.updated"
+                 " WHERE d.name = ?1 AND l.updated > ?2 AND l.filtered = 0"
+                 " ORDER BY l.updated");
+    st.bind(1, dataset).bind(2, after);
+    visit_rows(st, "cannot read dataset " + std::string(dataset), visit);
+}
+
+void DatasetStore::versions(std::string_view dataset,
+                            std::string_view id,
+                            const std::function<bool(const StoredEntity&)>& visit) const
+{
+    // Follows the `_previous` chain back from the latest version: no index on id needed.
+    Statement st(db_,
+                 path_,
+                 "WITH RECURSIVE chain (ds, updated) AS ("
+                 " SELECT l.ds, l.updated FROM datasets d JOIN latest_entities l ON l.ds = d.ds"
+                 " WHERE d.name = ?1 AND l.id = ?2"
+                 " UNION ALL SELECT v.ds, v.previous FROM chain c JOIN entity_versions v"
+                 " ON v.ds = c.ds AND v.updated = c.updated WHERE v.previous IS NOT NULL)"
+                 " SELECT v.updated, v.id, v.deleted, v.previous, v.json FROM chain c"
+                 " JOIN entity_versions v ON v.ds = c.ds AND v.updated = c.updated"
+                 " ORDER BY v.updated");
+    st.bind(1, dataset).bind(2, id);
+    visit_rows(st, "cannot read dataset " + std::string(dataset), visit);
+}
+
+std::size_t DatasetStore::count_since(std::string_view dataset, std::int64_t after) const
+{
+    Statement st(db_,
+                 path_,
+                 "SELECT count(*) FROM datasets d JOIN latest_entities l ON l.ds = d.ds"
+                 " WHERE d.name = ?1 AND l.updated > ?2 AND l.filtered = 0");
+    st.bind(1, dataset).bind(2, after);
+    if (!st.step("cannot read dataset " + std::string(dataset)))
+        return 0;
+    return static_cast<std::size_t>(st.integer(0));
+}
+
+std::optional<std::int64_t> DatasetStore::max_updated(std::string_view dataset) const
+{
+    // Every `_updated` below the counter is taken: the counter only moves when a version is made.
+    Statement st(db_, path_, "SELECT next_updated FROM datasets WHERE name = ?1");
+    st.bind(1, dataset);
+    if (!st.step("cannot read dataset " + std::string(dataset)) || st.integer(0) == 0)
+        return std::nullopt;
+    return st.integer(0) - 1;
+}
+
+void DatasetStore::set_clock(std::function<std::int64_t()> now_micros)
+{
+    now_micros_ = std::move(now_micros);
+}
+
+std::string entity_hash(std::string_view entity_json)
+{
+    EntityReader reader;
+    reader.read(entity_json, false);
+    return std::string(as_view(reader.hash()));
+}
+
+} // namespace sesam::emulator
