@@ -1,5 +1,7 @@
 #include "examples/reference-service/reference_service.hpp"
 
+#include "examples/reference-service/receiver.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -7,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -14,6 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 #include <nlohmann/json.hpp>
 
 #include <charconv>
@@ -50,6 +54,25 @@ Response error_response(unsigned version, http::status status, const std::string
     return json_response(version, status, nlohmann::json{{"error", message}}.dump());
 }
 
+/// An error response when the request has a Content-Type other than JSON. Sesam sends exactly
+/// `application/json` (spec §4.1, §5.1); parameters such as charset are accepted, and so is a
+/// missing header, because clients differ (spec §15).
+std::optional<Response> reject_content_type(const http::request<http::string_body>& req)
+{
+    const auto it = req.find(http::field::content_type);
+    if (it == req.end())
+        return std::nullopt;
+    auto media_type = it->value().substr(0, it->value().find(';'));
+    while (!media_type.empty() && (media_type.back() == ' ' || media_type.back() == '\t'))
+        media_type.remove_suffix(1);
+    if (beast::iequals(media_type, "application/json"))
+        return std::nullopt;
+    return error_response(req.version(),
+                          http::status::unsupported_media_type,
+                          "Content-Type must be application/json, got '" +
+                              std::string(it->value()) + "'");
+}
+
 std::optional<std::int64_t> parse_int(std::string_view text)
 {
     std::int64_t value = 0;
@@ -70,6 +93,8 @@ struct ReferenceService::Impl : std::enable_shared_from_this<Impl> {
     asio::io_context& ioc;
     Options options;
     Dataset dataset;
+    // Every handler runs on the one thread of `ioc`, so the receiver needs no lock.
+    Receiver receiver;
     tcp::acceptor acceptor;
 
     void log(const std::string& line) const
@@ -119,7 +144,60 @@ struct ReferenceService::Impl : std::enable_shared_from_this<Impl> {
         return json_response(req.version(), http::status::ok, std::move(body));
     }
 
-    Response handle(const http::request<http::string_body>& req) const
+    /// spec §4: POST /receiver, the json push protocol; the rules live in Receiver.
+    Response post_receiver(const http::request<http::string_body>& req,
+                           boost::urls::url_view target)
+    {
+        if (auto rejected = reject_content_type(req))
+            return *rejected;
+        PushRequest push;
+        for (const auto& param : target.params()) {
+            bool* flag = param.key == "is_full"    ? &push.is_full
+                         : param.key == "is_first" ? &push.is_first
+                         : param.key == "is_last"  ? &push.is_last
+                                                   : nullptr;
+            if (flag) {
+                if (param.value != "true" && param.value != "false")
+                    return error_response(req.version(),
+                                          http::status::bad_request,
+                                          param.key + " must be true or false, got '" +
+                                              param.value + "'");
+                *flag = param.value == "true";
+            } else if (param.key == "sequence_id") {
+                push.sequence_id = param.value;
+            } else if (param.key == "request_id") {
+                push.request_id = param.value;
+            } else if (param.key == "previous_request_id") {
+                push.previous_request_id = param.value;
+            }
+        }
+        const auto body = nlohmann::json::parse(req.body(), nullptr, false);
+        if (body.is_discarded())
+            return error_response(req.version(), http::status::bad_request, "the body is not JSON");
+        const auto answer = receiver.post(push, body);
+        if (answer.status != 200)
+            return error_response(
+                req.version(), static_cast<http::status>(answer.status), answer.message);
+        return json_response(req.version(),
+                             http::status::ok,
+                             nlohmann::json{{"ok", true}, {"message", answer.message}}.dump());
+    }
+
+    /// spec §5.1: POST /transform answers a JSON array that replaces the batch.
+    Response post_transform(const http::request<http::string_body>& req) const
+    {
+        if (auto rejected = reject_content_type(req))
+            return *rejected;
+        const auto body = nlohmann::json::parse(req.body(), nullptr, false);
+        auto out = body.is_discarded() ? std::nullopt : reference_transform(body);
+        if (!out)
+            return error_response(req.version(),
+                                  http::status::bad_request,
+                                  "the body must be a JSON array of entities (objects)");
+        return json_response(req.version(), http::status::ok, out->dump());
+    }
+
+    Response handle(const http::request<http::string_body>& req)
     {
         auto target = boost::urls::parse_origin_form(req.target());
         if (!target)
@@ -132,7 +210,11 @@ struct ReferenceService::Impl : std::enable_shared_from_this<Impl> {
             return json_response(req.version(),
                                  http::status::ok,
                                  nlohmann::json{{"service", "sesam-emu reference service"},
-                                                {"roles", {{"source", "GET /entities"}}},
+                                                {"roles",
+                                                 {{"source", "GET /entities"},
+                                                  {"sink", "POST /receiver"},
+                                                  {"sink_entities", "GET /receiver/entities"},
+                                                  {"transform", "POST /transform"}}},
                                                 {"entities", dataset.entities().size()}}
                                      .dump());
         }
@@ -141,6 +223,25 @@ struct ReferenceService::Impl : std::enable_shared_from_this<Impl> {
                 return error_response(
                     req.version(), http::status::method_not_allowed, "use GET on /entities");
             return get_entities(req, *target);
+        }
+        if (path == "/receiver") {
+            if (req.method() != http::verb::post)
+                return error_response(
+                    req.version(), http::status::method_not_allowed, "use POST on /receiver");
+            return post_receiver(req, *target);
+        }
+        if (path == "/receiver/entities") {
+            if (req.method() != http::verb::get)
+                return error_response(req.version(),
+                                      http::status::method_not_allowed,
+                                      "use GET on /receiver/entities");
+            return json_response(req.version(), http::status::ok, receiver.entities().dump());
+        }
+        if (path == "/transform") {
+            if (req.method() != http::verb::post)
+                return error_response(
+                    req.version(), http::status::method_not_allowed, "use POST on /transform");
+            return post_transform(req);
         }
         return error_response(req.version(), http::status::not_found, "no route for " + path);
     }

@@ -69,9 +69,11 @@ Command add_serve_command(CLI::App& app)
     auto args = std::make_shared<ServeArgs>();
     auto* cmd = app.add_subcommand(
         "serve",
-        "Run the reference service, a correct implementation of the protocol roles:\n"
-        "GET /entities (pull: exclusive since, limit, _deleted tombstones). Its first line on\n"
-        "stdout is the URL it listens on. Stops cleanly on SIGINT/SIGTERM (exit 0).");
+        "Run the reference service, a correct implementation of every protocol role:\n"
+        "GET /entities (pull: exclusive since, limit, _deleted tombstones), POST /receiver\n"
+        "(json push receiver with the rules of spec §4.4), GET /receiver/entities (what it\n"
+        "holds) and POST /transform (a documented, deterministic http transform). Its first\n"
+        "line on stdout is the URL it listens on. Stops cleanly on SIGINT/SIGTERM (exit 0).");
     cmd->add_option("--host", args->host, "Address to bind (an IP address)")
         ->default_str(args->host);
     cmd->add_option("--port", args->port, "Port to bind; 0 picks a free port")->default_str("5000");
