@@ -23,6 +23,8 @@ struct Command {
 };
 
 Command add_pull_command(CLI::App& app);
+Command add_push_command(CLI::App& app);
+Command add_transform_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
 
 } // namespace sesam::harness

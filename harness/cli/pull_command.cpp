@@ -6,10 +6,11 @@
 #include "harness/cli/command.hpp"
 #include "harness/cli/entity_output.hpp"
 #include "harness/cli/exit_codes.hpp"
+#include "harness/cli/http_options.hpp"
+#include "harness/cli/interrupt_guard.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <fmt/core.h>
 
 #include <chrono>
@@ -30,7 +31,7 @@ struct PullArgs {
     std::size_t page_size = 0;
     std::string initial_since_value;
     std::string subset;
-    std::vector<std::string> headers;
+    HttpArgs http;
     std::string state = ".sesam-emu/state.db";
     std::string pipe;
     bool reset = false;
@@ -38,8 +39,6 @@ struct PullArgs {
     std::string format = "json";
     bool stop_on_short_page = false;
     std::string if_source_empty = "accept";
-    double connect_timeout = 60;
-    double read_timeout = 1800;
     std::size_t checkpoint_interval = 10000;
 };
 
@@ -48,39 +47,11 @@ std::string offset_text(const std::optional<em::SinceValue>& offset)
     return offset ? offset->to_json() : std::string("none");
 }
 
-std::string bytes_text(std::uint64_t bytes)
-{
-    if (bytes < 10 * 1024)
-        return fmt::format("{} B", bytes);
-    if (bytes < 10 * 1024 * 1024)
-        return fmt::format("{:.1f} KiB", static_cast<double>(bytes) / 1024);
-    return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024 * 1024));
-}
-
-std::chrono::milliseconds to_ms(double seconds, const char* flag)
-{
-    if (!(seconds > 0))
-        throw UsageError(fmt::format("{} must be a positive number of seconds", flag));
-    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
-}
-
-em::HttpHeaders parse_headers(const std::vector<std::string>& lines)
-{
-    em::HttpHeaders headers;
-    for (const auto& line : lines) {
-        auto header = em::parse_header_line(line);
-        if (!header)
-            throw UsageError("--header '" + line + "' is not of the form 'Name: value'");
-        headers.push_back(std::move(*header));
-    }
-    return headers;
-}
-
 int run_pull(const PullArgs& args)
 {
     em::PullOptions options;
     options.url = args.url;
-    options.headers = parse_headers(args.headers);
+    options.headers = args.http.parsed_headers();
     options.supports_since = args.supports_since;
     options.is_chronological = args.is_chronological;
     options.is_since_comparable = args.is_since_comparable;
@@ -96,9 +67,7 @@ int run_pull(const PullArgs& args)
     options.checkpoint_interval = args.checkpoint_interval;
     if (auto problem = em::validate(options))
         throw UsageError(*problem);
-    em::TransportOptions transport_options;
-    transport_options.connect_timeout = to_ms(args.connect_timeout, "--connect-timeout");
-    transport_options.read_timeout = to_ms(args.read_timeout, "--read-timeout");
+    const auto transport_options = args.http.transport_options();
 
     const auto pipe = args.pipe.empty() ? args.url : args.pipe;
     std::optional<em::StateStore> store;
@@ -115,14 +84,7 @@ int run_pull(const PullArgs& args)
 
     boost::asio::io_context ioc;
     em::BeastTransport transport(ioc, transport_options);
-    bool interrupted = false;
-    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& ec, int) {
-        if (!ec) {
-            interrupted = true;
-            transport.cancel();
-        }
-    });
+    InterruptGuard guard(ioc, transport);
 
     em::PullClient client(transport, &*store, options);
     auto report = client.run(pipe, [&](const em::EntityView& entity) {
@@ -139,7 +101,7 @@ int run_pull(const PullArgs& args)
                s.entities,
                s.deleted,
                s.requests,
-               bytes_text(s.bytes),
+               format_bytes(s.bytes),
                offset_text(s.offset_before),
                offset_text(s.offset_after),
                s.seconds,
@@ -148,7 +110,7 @@ int run_pull(const PullArgs& args)
     if (report.ok())
         return exit_ok;
     fmt::print(stderr, "sesam-emu pull: error: {}\n", report.failure->message);
-    if (interrupted || report.failure->kind == em::PullFailure::Kind::interrupted)
+    if (guard.interrupted() || report.failure->kind == em::PullFailure::Kind::interrupted)
         return exit_interrupted;
     if (report.failure->kind == em::PullFailure::Kind::store)
         return exit_internal;
@@ -183,8 +145,6 @@ Command add_pull_command(CLI::App& app)
                     args->initial_since_value,
                     "since for a run without a stored offset");
     cmd->add_option("--subset", args->subset, "A DTL expression (JSON) sent as subset");
-    cmd->add_option("--header", args->headers, "Extra request header 'Name: value' (repeatable)")
-        ->allow_extra_args(false);
     cmd->add_option("--state", args->state, "The store file with the offsets")
         ->default_str(args->state);
     cmd->add_option("--pipe", args->pipe, "Whose offset to use (default: the URL)");
@@ -202,11 +162,7 @@ Command add_pull_command(CLI::App& app)
                     "accept, or fail a run that yields no entities")
         ->check(CLI::IsMember({"accept", "fail"}))
         ->default_str("accept");
-    cmd->add_option("--connect-timeout", args->connect_timeout, "Seconds to connect")
-        ->default_str("60");
-    cmd->add_option(
-           "--read-timeout", args->read_timeout, "Seconds to wait for the next byte of a response")
-        ->default_str("1800");
+    add_http_options(*cmd, args->http);
     cmd->add_option("--checkpoint-interval",
                     args->checkpoint_interval,
                     "Chronological strategy: store the offset every N entities")

@@ -16,6 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::string kBinary = SESAM_EMU_BINARY;
+const std::string kPeople = std::string(SESAM_SOURCE_DIR) + "/fixtures/datasets/people.json";
 
 class CliTest : public ::testing::Test {
 protected:
@@ -209,6 +210,86 @@ TEST_F(CliTest, ServeJsonLinesDataset)
     EXPECT_EQ(out,
               nlohmann::json::parse(
                   R"([{"_id":"x","_updated":0},{"_id":"y","_deleted":true,"_updated":1}])"));
+}
+
+TEST_F(CliTest, PushFullThenIncrementalToTheReferenceReceiver)
+{
+    ChildProcess serve(kBinary + " serve --port 0 --quiet");
+    const auto base = serve.first_line().substr(13);
+    auto first = emu("push " + base + "receiver --input " + kPeople + " --batch-size 5 --state " +
+                     path("s.db"));
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    // 14 lines, 12 distinct _id (person-2 and person-6 twice), person-6 and person-7 deleted
+    EXPECT_NE(first.err.find("load: 14 entities into dataset"), std::string::npos) << first.err;
+    EXPECT_NE(first.err.find(
+                  "push: full sync, 12 entities acknowledged (2 deleted), 0 failed, 4 requests"),
+              std::string::npos)
+        << first.err;
+
+    auto held = emu("pull " + base + "receiver/entities -o " + path("held.json") + " --state " +
+                    path("p.db"));
+    ASSERT_EQ(held.exit_code, 0) << held.err;
+    auto entities = nlohmann::json::parse(slurp(path("held.json")));
+    EXPECT_EQ(entities.size(), 10u);
+
+    auto second = emu("push " + base + "receiver --state " + path("s.db"));
+    ASSERT_EQ(second.exit_code, 0) << second.err;
+    EXPECT_NE(
+        second.err.find(
+            "push: incremental sync, 0 entities acknowledged (0 deleted), 0 failed, 1 requests"),
+        std::string::npos)
+        << second.err;
+}
+
+TEST_F(CliTest, PushBadInputExitsTwoNamingTheEntity)
+{
+    std::ofstream(path("bad.json")) << R"([{"_id":"a"},{"_id":7}])";
+    auto r =
+        emu("push http://127.0.0.1:9/r --input " + path("bad.json") + " --state " + path("s.db"));
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(path("bad.json") + ": entity 1: _id must be a string"), std::string::npos)
+        << r.err;
+    std::ofstream(path("cut.json")) << R"([{"_id":"a"},{"_id":)";
+    r = emu("push http://127.0.0.1:9/r --input " + path("cut.json") + " --state " + path("s.db"));
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("cut short"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, PushToADeadReceiverExitsThree)
+{
+    std::ofstream(path("one.json")) << R"([{"_id":"a"}])";
+    auto r = emu("push http://127.0.0.1:9/r --input " + path("one.json") +
+                 " --batch-retries 0 --state " + path("s.db"));
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("sesam-emu push: error: POST http://127.0.0.1:9/r?sequence_id="),
+              std::string::npos)
+        << r.err;
+}
+
+TEST_F(CliTest, TransformThroughTheReferenceService)
+{
+    ChildProcess serve(kBinary + " serve --port 0 --quiet");
+    const auto base = serve.first_line().substr(13);
+    auto r = emu("transform " + base + "transform --input " + kPeople + " --batch-size 4 -o " +
+                 path("out.json"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("transform: 14 entities in, 14 out, 4 batches"), std::string::npos)
+        << r.err;
+    auto out = nlohmann::json::parse(slurp(path("out.json")));
+    ASSERT_EQ(out.size(), 14u);
+    EXPECT_EQ(out[0]["_id"], "person-1");
+    EXPECT_EQ(out[0]["transformed"], true);
+    EXPECT_EQ(out[0]["born"], "~t1980-02-01T00:00:00Z");
+}
+
+TEST_F(CliTest, TransformUsageErrors)
+{
+    auto r = emu("transform http://127.0.0.1:9/t");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--input is required"), std::string::npos) << r.err;
+    r = emu("transform http://127.0.0.1:9/t --input /no/such/file.json");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("cannot read input /no/such/file.json"), std::string::npos) << r.err;
 }
 
 } // namespace

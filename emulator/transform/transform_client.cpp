@@ -1,0 +1,160 @@
+#include "emulator/transform/transform_client.hpp"
+
+namespace sesam::emulator {
+
+namespace {
+
+constexpr std::size_t kErrorBodyBytes = 1024;
+
+std::string one_line(std::string_view text)
+{
+    std::string out(text);
+    for (auto& c : out)
+        if (c == '\n' || c == '\r' || c == '\t')
+            c = ' ';
+    return out;
+}
+
+/// Parses the transform's answer as it arrives and hands each entity on.
+class OutputSink final : public ResponseSink {
+public:
+    OutputSink(const EntityStreamParser::Options& options,
+               const TransformClient::EntityHandler& on_output)
+        : parser_(on_output, options)
+    {
+    }
+    void on_head(const HttpResponseHead& head) override
+    {
+        status = head.status;
+        reason = head.reason;
+    }
+    bool on_body(std::string_view bytes) override
+    {
+        bytes_received += bytes.size();
+        if (!is_success(status)) {
+            if (error_body.size() < kErrorBodyBytes)
+                error_body.append(bytes.substr(0, kErrorBodyBytes - error_body.size()));
+            return true;
+        }
+        if (auto error = parser_.feed(bytes)) {
+            stream_error = std::move(error);
+            return false;
+        }
+        return true;
+    }
+    void finish()
+    {
+        if (is_success(status) && !stream_error)
+            stream_error = parser_.finish();
+    }
+    const EntityStreamParser& parser() const { return parser_; }
+
+    int status = 0;
+    std::string reason;
+    std::string error_body;
+    std::uint64_t bytes_received = 0;
+    std::optional<StreamError> stream_error;
+
+private:
+    EntityStreamParser parser_;
+};
+
+} // namespace
+
+TransformClient::TransformClient(Transport& transport,
+                                 TransformOptions options,
+                                 EntityHandler on_output)
+    : transport_(transport), options_(std::move(options)), on_output_(std::move(on_output)),
+      started_(std::chrono::steady_clock::now())
+{
+    if (options_.batch_size == 0)
+        options_.batch_size = 1;
+    batch_ = "[";
+}
+
+bool TransformClient::add(std::string_view entity_json)
+{
+    if (report_.failure)
+        return false;
+    if (in_batch_ > 0)
+        batch_ += ',';
+    batch_ += entity_json;
+    ++in_batch_;
+    ++report_.summary.entities_in;
+    if (in_batch_ == options_.batch_size)
+        return send_batch();
+    return true;
+}
+
+TransformReport TransformClient::finish()
+{
+    if (!report_.failure && in_batch_ > 0)
+        send_batch();
+    report_.summary.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    return std::move(report_);
+}
+
+bool TransformClient::send_batch()
+{
+    auto& summary = report_.summary;
+    const std::size_t number = ++summary.batches;
+    const std::size_t first = summary.entities_in - in_batch_;
+    batch_ += ']';
+
+    HttpRequest request;
+    request.method = "POST";
+    request.url = options_.url;
+    request.headers = options_.headers;
+    if (!find_header(request.headers, "Content-Type"))
+        set_header(request.headers, "Content-Type", "application/json"); // spec §5.1
+    request.body = std::move(batch_);
+    summary.bytes_sent += request.body.size();
+
+    OutputSink sink(options_.parser, [&](const EntityView& e) {
+        ++summary.entities_out;
+        on_output_(e);
+    });
+    auto sent = transport_.send(request, sink);
+    summary.bytes_received += sink.bytes_received;
+    const auto name = "batch " + std::to_string(number) + " (entities " + std::to_string(first) +
+                      "-" + std::to_string(first + in_batch_ - 1) + "): " + describe(request);
+
+    batch_.clear();
+    batch_ += '[';
+    in_batch_ = 0;
+
+    auto fail = [&](std::string message, bool interrupted = false) {
+        report_.failure = TransformFailure{interrupted, name + ": " + std::move(message)};
+        return false;
+    };
+    // spec §5.1: any non-2xx status fails the run
+    if (sink.status != 0 && !is_success(sink.status)) {
+        auto message = "status " + std::to_string(sink.status);
+        if (!sink.reason.empty())
+            message += " " + sink.reason;
+        if (!sink.error_body.empty())
+            message += "; body: " + one_line(sink.error_body);
+        return fail(message);
+    }
+    if (sink.stream_error)
+        return fail("bad body: " + sink.stream_error->message + " (byte " +
+                    std::to_string(sink.stream_error->offset) + ")");
+    if (!sent)
+        return fail(sent.error().detail, sent.error().code == TransportErrc::interrupted);
+    // spec §5.1: a truncated body fails on parse
+    sink.finish();
+    if (sink.stream_error)
+        return fail("bad body: " + sink.stream_error->message + " (byte " +
+                    std::to_string(sink.stream_error->offset) + ")");
+    if (sink.parser().single_object())
+        summary.warnings.push_back(name +
+                                   ": the answer is a single object, not an array; taken as one "
+                                   "entity (spec §1 parser tolerance)");
+    if (sink.parser().skipped_values() > 0)
+        summary.warnings.push_back(name + ": " + std::to_string(sink.parser().skipped_values()) +
+                                   " values in the answer are not objects and were skipped");
+    return true;
+}
+
+} // namespace sesam::emulator

@@ -1,0 +1,117 @@
+#include "harness/cli/entity_input.hpp"
+
+#include "emulator/json_stream/entity_stream_parser.hpp"
+#include "harness/cli/command.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+
+namespace sesam::harness {
+
+namespace em = sesam::emulator;
+
+namespace {
+
+constexpr std::size_t kReadBytes = 1 << 20;
+
+struct FileCloser {
+    void operator()(std::FILE* f) const noexcept
+    {
+        if (f != stdin)
+            std::fclose(f);
+    }
+};
+
+std::unique_ptr<std::FILE, FileCloser> open_input(const std::string& path)
+{
+    std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+    if (!f)
+        throw UsageError("cannot read input " + path + ": " + std::strerror(errno));
+    return std::unique_ptr<std::FILE, FileCloser>(f);
+}
+
+} // namespace
+
+void read_entities(const std::string& path,
+                   const std::function<bool(std::string_view, std::size_t)>& on_entity)
+{
+    const std::string name = path == "-" ? std::string("stdin") : path;
+    auto file = open_input(path);
+    std::string buffer(kReadBytes, '\0');
+    std::size_t index = 0;
+    bool stopped = false;
+
+    // The first byte that is not whitespace tells an array from JSON lines.
+    std::size_t got = std::fread(buffer.data(), 1, buffer.size(), file.get());
+    std::size_t first = 0;
+    while (first < got && std::string_view(" \t\r\n").find(buffer[first]) != std::string_view::npos)
+        ++first;
+    const bool json_lines = first < got && buffer[first] == '{';
+
+    if (!json_lines) {
+        em::EntityStreamParser parser(
+            [&](const em::EntityView& e) { stopped = stopped || !on_entity(e.bytes, index++); });
+        for (;;) {
+            if (auto error = parser.feed(std::string_view(buffer.data(), got)))
+                throw UsageError(name + ": byte " + std::to_string(error->offset) + ": " +
+                                 error->message);
+            if (stopped)
+                return;
+            if (got < buffer.size())
+                break;
+            got = std::fread(buffer.data(), 1, buffer.size(), file.get());
+        }
+        if (std::ferror(file.get()))
+            throw UsageError("reading input " + name + " failed: " + std::strerror(errno));
+        if (auto error = parser.finish())
+            throw UsageError(name + ": byte " + std::to_string(error->offset) + ": " +
+                             error->message);
+        if (parser.skipped_values() > 0)
+            throw UsageError(name + ": " + std::to_string(parser.skipped_values()) +
+                             " values in the array are not entity objects");
+        return;
+    }
+
+    // JSON lines: each non-empty line is one entity.
+    std::string line;
+    std::size_t line_no = 0;
+    auto take_line = [&]() {
+        ++line_no;
+        if (stopped)
+            return;
+        if (line.find_first_not_of(" \t\r") == std::string::npos)
+            return;
+        std::optional<std::string_view> entity;
+        em::EntityStreamParser parser([&](const em::EntityView& e) { entity = e.bytes; });
+        auto error = parser.feed(line);
+        if (!error)
+            error = parser.finish();
+        if (!error && (!entity || !parser.single_object()))
+            error = em::StreamError{0, "expected one JSON object on the line"};
+        if (error)
+            throw UsageError(name + ": line " + std::to_string(line_no) + ": " + error->message);
+        stopped = !on_entity(*entity, index++);
+    };
+    for (;;) {
+        std::string_view rest(buffer.data(), got);
+        for (auto end = rest.find('\n'); end != std::string_view::npos; end = rest.find('\n')) {
+            line.append(rest.substr(0, end));
+            take_line();
+            line.clear();
+            rest.remove_prefix(end + 1);
+        }
+        line.append(rest);
+        if (got < buffer.size())
+            break;
+        got = std::fread(buffer.data(), 1, buffer.size(), file.get());
+    }
+    if (std::ferror(file.get()))
+        throw UsageError("reading input " + name + " failed: " + std::strerror(errno));
+    take_line();
+}
+
+} // namespace sesam::harness
