@@ -44,8 +44,9 @@ int main(int argc, char** argv)
     std::printf("listening on http://127.0.0.1:%u/\n", ntohs(addr.sin_port));
     std::fflush(stdout);
 
-    const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                             std::to_string(st.st_size) + "\r\nConnection: close\r\n\r\n";
+    const std::string head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+        std::to_string(st.st_size) + "\r\nConnection: close\r\n\r\n";
     for (;;) {
         const int conn = ::accept(listener, nullptr, nullptr);
         if (conn < 0)
@@ -59,10 +60,12 @@ int main(int argc, char** argv)
                 break;
             got.append(request, static_cast<std::size_t>(n));
         }
-        if (::send(conn, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size())) {
+        if (::send(conn, head.data(), head.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(head.size())) {
             off_t offset = 0;
             while (offset < st.st_size)
-                if (::sendfile(conn, file, &offset, static_cast<std::size_t>(st.st_size - offset)) <= 0)
+                if (::sendfile(
+                        conn, file, &offset, static_cast<std::size_t>(st.st_size - offset)) <= 0)
                     break;
         }
         ::shutdown(conn, SHUT_WR);

@@ -33,9 +33,10 @@ int main(int argc, char** argv)
             const auto name = outdir + "/batch-" + std::to_string(batches++) + ".json";
             batch.open(name, std::ios::binary);
             batch << "[";
-            config << "url = \"" << argv[4] << "\"\ndata-binary = \"@" << name
-                   << "\"\nheader = \"Content-Type: application/json\"\noutput = "
-                      "\"/dev/null\"\nnext\n";
+            // `next` separates requests; one after the last would start an empty request.
+            config << (batches > 1 ? "next\n" : "") << "url = \"" << argv[4]
+                   << "\"\ndata-binary = \"@" << name
+                   << "\"\nheader = \"Content-Type: application/json\"\noutput = \"/dev/null\"\n";
         } else {
             batch << ",";
         }
