@@ -22,6 +22,7 @@ struct Command {
     std::function<int()> run;
 };
 
+Command add_check_command(CLI::App& app);
 Command add_pull_command(CLI::App& app);
 Command add_push_command(CLI::App& app);
 Command add_transform_command(CLI::App& app);

@@ -20,7 +20,8 @@ int main(int argc, char** argv)
     app.footer("Exit codes: 0 success, 1 conformance failures, 2 usage or configuration error,\n"
                "3 the service failed, 4 internal error, 5 nothing selected, 130 interrupted.");
 
-    std::vector<Command> commands{add_pull_command(app),
+    std::vector<Command> commands{add_check_command(app),
+                                  add_pull_command(app),
                                   add_push_command(app),
                                   add_transform_command(app),
                                   add_serve_command(app)};

@@ -1,0 +1,195 @@
+#include "harness/checks/check.hpp"
+
+#include "emulator/entity/entity.hpp"
+#include "emulator/http/url.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace sesam::harness {
+
+namespace em = sesam::emulator;
+
+namespace {
+
+bool is_secret_header(std::string_view name)
+{
+    std::string lower(name);
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
+        return static_cast<char>(std::tolower(c));
+    });
+    return lower == "authorization" || lower == "proxy-authorization" || lower == "cookie" ||
+           lower.find("token") != std::string::npos || lower.find("secret") != std::string::npos ||
+           lower.find("key") != std::string::npos || lower.find("password") != std::string::npos;
+}
+
+std::string shell_quote(std::string_view s)
+{
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'')
+            out += "'\\''";
+        else
+            out += c;
+    }
+    return out + "'";
+}
+
+/// Records a source response: the strict verdict on the body and a summary of each entity.
+class RecordingSink final : public em::ResponseSink {
+public:
+    explicit RecordingSink(SourceResponse& out)
+        : out_(out), parser_([this](const em::EntityView& e) { add(e); }, options())
+    {
+    }
+    void on_head(const em::HttpResponseHead& head) override { out_.status = head.status; }
+    bool on_body(std::string_view bytes) override
+    {
+        if (out_.status < 200 || out_.status > 299)
+            return true;
+        if (auto error = parser_.feed(bytes)) {
+            out_.body_error = error->message + " (byte " + std::to_string(error->offset) + ")";
+            return false;
+        }
+        return true;
+    }
+    void finish()
+    {
+        if (out_.status < 200 || out_.status > 299 || out_.body_error)
+            return;
+        if (auto error = parser_.finish())
+            out_.body_error = error->message + " (byte " + std::to_string(error->offset) + ")";
+        else if (parser_.single_object()) // spec §1: tolerated by pull, not by the protocol
+            out_.body_error = "the body is a single JSON object, not an array of entities";
+        else if (parser_.skipped_values() > 0)
+            out_.body_error = "the array holds " + std::to_string(parser_.skipped_values()) +
+                              " values that are not entity objects";
+    }
+
+private:
+    static em::EntityStreamParser::Options options()
+    {
+        em::EntityStreamParser::Options o;
+        o.check_transit = false; // judged per entity below, so that one bad value is evidence
+        return o;
+    }
+
+    void add(const em::EntityView& e)
+    {
+        EntitySummary s;
+        s.index = e.index;
+        s.id_kind = e.id_kind;
+        s.id = e.id;
+        s.updated = em::SinceValue::from_entity(e);
+        s.deleted_kind = e.deleted_kind;
+        if (e.bytes.find('~') != std::string_view::npos) {
+            auto entity = nlohmann::json::parse(e.bytes, nullptr, false);
+            if (auto problem = em::validate_entity(entity, em::IdRule::optional_id);
+                problem && !problem->field.empty() && problem->field != "_id") {
+                s.transit_field = problem->field;
+                s.transit_problem = problem->message;
+            }
+        }
+        out_.entities.push_back(std::move(s));
+    }
+
+    SourceResponse& out_;
+    em::EntityStreamParser parser_;
+};
+
+} // namespace
+
+CheckContext::CheckContext(em::Transport& transport, ServiceDescription service)
+    : transport_(transport), service_(std::move(service))
+{
+}
+
+std::string CheckContext::curl(const em::HttpRequest& request) const
+{
+    std::string out = "curl -sS";
+    if (request.method != "GET")
+        out += " -X " + request.method;
+    for (const auto& h : request.headers)
+        out += " -H " + shell_quote(h.name + ": " + (is_secret_header(h.name) ? "***" : h.value));
+    if (!request.body.empty())
+        out += " --data-binary " + shell_quote(request.body);
+    return out + " " + shell_quote(request.url);
+}
+
+const SourceResponse&
+CheckContext::get(const std::vector<std::pair<std::string, std::string>>& params)
+{
+    if (auto it = cache_.find(params); it != cache_.end())
+        return it->second;
+    return fetch(cache_[params], params);
+}
+
+const SourceResponse&
+CheckContext::get_again(const std::vector<std::pair<std::string, std::string>>& params)
+{
+    again_.push_back(std::make_unique<SourceResponse>());
+    return fetch(*again_.back(), params);
+}
+
+SourceResponse& CheckContext::fetch(SourceResponse& out,
+                                    const std::vector<std::pair<std::string, std::string>>& params)
+{
+    order_.push_back(&out);
+    auto url = em::add_query_params(service_.url, params);
+    em::HttpRequest request;
+    request.url =
+        std::holds_alternative<std::string>(url) ? std::get<std::string>(url) : service_.url;
+    request.headers = service_.headers;
+    out.request = em::describe(request);
+    out.curl = curl(request);
+    RecordingSink sink(out);
+    auto sent = transport_.send(request, sink);
+    if (!sent && !out.body_error) {
+        if (out.status >= 200 && out.status < 300 &&
+            sent.error().code == em::TransportErrc::body_cut_short)
+            out.body_error = "the body was cut short: " + sent.error().detail; // spec §15
+        else
+            out.transport_error = sent.error().detail;
+        return out;
+    }
+    sink.finish();
+    return out;
+}
+
+const std::vector<Check>& all_checks()
+{
+    static const std::vector<Check> checks = [] {
+        std::vector<Check> all = source_checks();
+        return all;
+    }();
+    return checks;
+}
+
+CheckResult passed(const CheckInfo& info)
+{
+    CheckResult r;
+    r.info = info;
+    r.severity = info.severity;
+    return r;
+}
+
+CheckResult skipped(const CheckInfo& info, std::string reason)
+{
+    CheckResult r = passed(info);
+    r.verdict = Verdict::skipped;
+    r.message = std::move(reason);
+    return r;
+}
+
+CheckResult failed(const CheckInfo& info, std::string message, std::vector<Evidence> evidence)
+{
+    CheckResult r = passed(info);
+    r.verdict = Verdict::failed;
+    r.message = std::move(message);
+    r.evidence = std::move(evidence);
+    return r;
+}
+
+} // namespace sesam::harness

@@ -1,0 +1,110 @@
+#pragma once
+
+#include "emulator/http/transport.hpp"
+#include "emulator/json_stream/entity_stream_parser.hpp"
+#include "emulator/pull/since_tracker.hpp"
+#include "harness/checks/check_result.hpp"
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sesam::harness {
+
+/// What describes the service under test: the same properties pull, push and transform take.
+struct ServiceDescription {
+    std::string url;
+    emulator::HttpHeaders headers;
+    // source (spec §3.3)
+    bool supports_since = false;
+    bool is_chronological = false;
+    bool is_since_comparable = true;
+    std::optional<std::size_t> page_size;
+    // sink and transform (spec §4.1, §5.1)
+    std::size_t batch_size = 100;
+};
+
+/// One entity of a source response, as the checks need it.
+struct EntitySummary {
+    std::size_t index = 0;
+    emulator::JsonKind id_kind = emulator::JsonKind::missing;
+    std::string id; ///< the `_id` (or its raw token when it is not a string)
+    std::optional<emulator::SinceValue> updated;
+    emulator::JsonKind deleted_kind = emulator::JsonKind::missing;
+    std::optional<std::string> transit_field;   ///< the first field with a bad transit value
+    std::optional<std::string> transit_problem; ///< what is wrong with it
+};
+
+/// One GET of a source, recorded: the request, what came back, and the strict verdict on the
+/// body (spec §3.2: one complete JSON array of objects).
+struct SourceResponse {
+    std::string request; ///< `GET URL`
+    std::string curl;    ///< a command that reproduces it (secrets masked)
+    std::optional<std::string> transport_error;
+    int status = 0;
+    std::optional<std::string> body_error; ///< why the body is not one complete JSON array
+    std::vector<EntitySummary> entities;
+
+    bool ok() const { return !transport_error && status >= 200 && status < 300 && !body_error; }
+};
+
+/// What the checks of one run share: the transport, the service, and responses already fetched
+/// (a full pull is fetched once, whichever check asks first).
+class CheckContext {
+public:
+    CheckContext(emulator::Transport& transport, ServiceDescription service);
+
+    emulator::Transport& transport() { return transport_; }
+    const ServiceDescription& service() const { return service_; }
+
+    /// GET of the source URL with these query parameters (spec §1: added to the URL's own),
+    /// cached by parameters.
+    const SourceResponse& get(const std::vector<std::pair<std::string, std::string>>& params);
+
+    /// The full pull: no since, no limit (spec §3.5).
+    const SourceResponse& full_pull() { return get({}); }
+
+    /// The same GET again, not from the cache (to see whether answers repeat).
+    const SourceResponse& get_again(const std::vector<std::pair<std::string, std::string>>& params);
+
+    /// Every source response fetched so far, in order.
+    const std::vector<const SourceResponse*>& responses() const { return order_; }
+
+    /// A curl command for `request` with the service's headers; Authorization and other
+    /// secret-looking header values are shown as `***`.
+    std::string curl(const emulator::HttpRequest& request) const;
+
+private:
+    emulator::Transport& transport_;
+    ServiceDescription service_;
+    SourceResponse& fetch(SourceResponse& out,
+                          const std::vector<std::pair<std::string, std::string>>& params);
+
+    std::map<std::vector<std::pair<std::string, std::string>>, SourceResponse> cache_;
+    std::vector<std::unique_ptr<SourceResponse>> again_;
+    std::vector<const SourceResponse*> order_;
+};
+
+/// A check: its fixed description and what it does.
+struct Check {
+    CheckInfo info;
+    std::function<CheckResult(CheckContext&)> run;
+};
+
+/// Every check, in the order they run: source, sink, transform.
+const std::vector<Check>& all_checks();
+
+/// The checks of each role (defined in source_checks.cpp, sink_checks.cpp, transform_checks.cpp).
+std::vector<Check> source_checks();
+
+/// Helpers for writing checks.
+CheckResult passed(const CheckInfo& info);
+CheckResult skipped(const CheckInfo& info, std::string reason);
+CheckResult failed(const CheckInfo& info, std::string message, std::vector<Evidence> evidence);
+
+} // namespace sesam::harness

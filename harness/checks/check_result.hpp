@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sesam::harness {
+
+/// The protocol role a service plays towards Sesam.
+enum class Role : std::uint8_t { source, sink, transform };
+
+/// How much a failed check matters: errors fail a run (exit 1), warnings do not.
+enum class Severity : std::uint8_t { error, warning };
+
+enum class Verdict : std::uint8_t { passed, failed, skipped };
+
+const char* to_string(Role role) noexcept;
+const char* to_string(Severity severity) noexcept;
+const char* to_string(Verdict verdict) noexcept;
+
+/// What shows a failure, and what it takes to see it again.
+struct Evidence {
+    std::string request;   ///< `GET http://127.0.0.1:5000/entities?since=3`
+    std::string entity_id; ///< the `_id` concerned, or ""
+    std::string field;     ///< the field concerned, or ""
+    std::string expected;
+    std::string actual;
+    std::string curl; ///< a shell command that reproduces the request
+};
+
+/// The fixed description of a check. Ids are stable: users put them in baselines and CI
+/// dashboards.
+struct CheckInfo {
+    std::string_view id; ///< e.g. `source.since.exclusive`
+    Role role = Role::source;
+    Severity severity = Severity::error;
+    std::string_view title; ///< one line
+    std::string_view spec;  ///< the spec section it enforces, e.g. `§3.1`
+};
+
+/// The outcome of one check.
+struct CheckResult {
+    CheckInfo info;
+    Verdict verdict = Verdict::passed;
+    /// The severity of this outcome: the check's own, or warning for a lesser finding (a
+    /// missing `_id` is a warning of `source.entity.id`).
+    Severity severity = Severity::error;
+    std::string message; ///< one line: what failed, or why the check was skipped
+    std::vector<Evidence> evidence;
+    double seconds = 0;
+    bool baselined = false; ///< a failure accepted by --baseline: reported, does not fail the run
+
+    /// A failure that makes the run fail (exit 1).
+    bool fails_run() const noexcept
+    {
+        return verdict == Verdict::failed && severity == Severity::error && !baselined;
+    }
+};
+
+/// What a run is about, for the reports.
+struct RunInfo {
+    std::string service_url;
+    std::vector<Role> roles;
+    std::string sesam_emu_version;
+};
+
+/// Figures of a run.
+struct RunSummary {
+    std::size_t passed = 0;
+    std::size_t failed = 0;   ///< failed with severity error, not baselined
+    std::size_t warnings = 0; ///< failed with severity warning
+    std::size_t baselined = 0;
+    std::size_t skipped = 0;
+    double seconds = 0;
+    /// The last lines the service under test wrote, when sesam-emu started it and a check
+    /// failed; empty otherwise.
+    std::string service_output_tail;
+};
+
+} // namespace sesam::harness

@@ -1,0 +1,768 @@
+// Conformance checks of the source role: a service Sesam pulls from (spec §3).
+#include "harness/checks/check.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace sesam::harness {
+
+namespace em = sesam::emulator;
+
+namespace {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+constexpr std::size_t kMaxEvidence = 10;
+constexpr std::size_t kMaxPages = 10000;
+
+Evidence evidence(const SourceResponse& r,
+                  std::string id,
+                  std::string field,
+                  std::string expected,
+                  std::string actual)
+{
+    return {
+        r.request, std::move(id), std::move(field), std::move(expected), std::move(actual), r.curl};
+}
+
+/// Appends `e` unless there are already kMaxEvidence; counts what was left out.
+void add(std::vector<Evidence>& out, std::size_t& more, Evidence e)
+{
+    if (out.size() < kMaxEvidence)
+        out.push_back(std::move(e));
+    else
+        ++more;
+}
+
+std::string with_more(std::string message, std::size_t more)
+{
+    if (more > 0)
+        message += " (evidence shows " + std::to_string(kMaxEvidence) + ", " +
+                   std::to_string(more) + " more not shown)";
+    return message;
+}
+
+const char* kind_name(em::JsonKind kind)
+{
+    switch (kind) {
+    case em::JsonKind::missing:
+        return "missing";
+    case em::JsonKind::null:
+        return "null";
+    case em::JsonKind::boolean:
+        return "a boolean";
+    case em::JsonKind::number:
+        return "a number";
+    case em::JsonKind::string:
+        return "a string";
+    case em::JsonKind::object:
+        return "an object";
+    case em::JsonKind::array:
+        return "an array";
+    }
+    return "unknown";
+}
+
+/// The full pull, or a skip result when it did not succeed (judged by other checks).
+const SourceResponse* full_or_skip(CheckContext& ctx, const CheckInfo& info, CheckResult& skip)
+{
+    const auto& full = ctx.full_pull();
+    if (!full.ok()) {
+        skip = skipped(info,
+                       "the full pull did not succeed (see source.status.ok and "
+                       "source.body.json-array)");
+        return nullptr;
+    }
+    return &full;
+}
+
+/// The entity to continue from: the middle one, in response order for a chronological source,
+/// else by `_updated` order. nullopt when no entity has `_updated`.
+std::optional<std::size_t> pivot(const SourceResponse& full, bool chronological)
+{
+    std::vector<std::size_t> with_updated;
+    for (std::size_t i = 0; i < full.entities.size(); ++i)
+        if (full.entities[i].updated)
+            with_updated.push_back(i);
+    if (with_updated.empty())
+        return std::nullopt;
+    if (!chronological) {
+        std::stable_sort(with_updated.begin(), with_updated.end(), [&](auto a, auto b) {
+            auto order = em::compare_since(*full.entities[a].updated, *full.entities[b].updated);
+            return order && *order < 0;
+        });
+    }
+    return with_updated[(with_updated.size() - 1) / 2];
+}
+
+/// The entity with the last `_updated`: the last one in order (chronological) or the largest.
+std::optional<std::size_t> last_updated(const SourceResponse& full, bool chronological)
+{
+    std::optional<std::size_t> best;
+    for (std::size_t i = 0; i < full.entities.size(); ++i) {
+        const auto& u = full.entities[i].updated;
+        if (!u)
+            continue;
+        if (!best || chronological) {
+            best = i;
+            continue;
+        }
+        auto order = em::compare_since(*u, *full.entities[*best].updated);
+        if (order && *order > 0)
+            best = i;
+    }
+    return best;
+}
+
+bool comparable(const ServiceDescription& s)
+{
+    return s.is_chronological || s.is_since_comparable;
+}
+
+/// Paging as the json source does it (spec §3.4): limit=page_size, then since=the last entity's
+/// `_updated`, until an empty page. Stops early on a failed page, a page that makes no progress,
+/// or after `bound` pages.
+struct Paging {
+    std::vector<const SourceResponse*> pages;
+    enum class End { empty_page, failed, no_progress, no_updated, bound } end = End::empty_page;
+};
+
+Paging page_through(CheckContext& ctx, std::size_t bound)
+{
+    Paging p;
+    const auto limit = std::to_string(*ctx.service().page_size);
+    std::optional<em::SinceValue> since;
+    for (std::size_t n = 0;; ++n) {
+        if (n == bound) {
+            p.end = Paging::End::bound;
+            return p;
+        }
+        Params params;
+        if (since)
+            params.emplace_back("since", since->query_value());
+        params.emplace_back("limit", limit);
+        const auto& page = ctx.get(params);
+        p.pages.push_back(&page);
+        if (!page.ok()) {
+            p.end = Paging::End::failed;
+            return p;
+        }
+        if (page.entities.empty())
+            return p;
+        const auto& last = page.entities.back().updated;
+        if (!last) {
+            p.end = Paging::End::no_updated;
+            return p;
+        }
+        if (since && *last == *since) {
+            p.end = Paging::End::no_progress;
+            return p;
+        }
+        since = last;
+    }
+}
+
+std::size_t paging_bound(CheckContext& ctx)
+{
+    const auto& full = ctx.full_pull();
+    const auto page = *ctx.service().page_size;
+    return std::min(kMaxPages, full.entities.size() / page + 3);
+}
+
+// ---- the checks ----------------------------------------------------------------------------
+
+CheckResult status_ok(CheckContext& ctx, const CheckInfo& info)
+{
+    const auto& full = ctx.full_pull();
+    if (full.transport_error)
+        return failed(info,
+                      "the full pull got no response: " + *full.transport_error,
+                      {evidence(full, "", "", "a 2xx response", *full.transport_error)});
+    if (full.status < 200 || full.status > 299)
+        return failed(info,
+                      "the full pull answered " + std::to_string(full.status),
+                      {evidence(full, "", "", "a 2xx status", std::to_string(full.status))});
+    return passed(info);
+}
+
+CheckResult body_json_array(CheckContext& ctx, const CheckInfo& info)
+{
+    ctx.full_pull();
+    std::vector<Evidence> found;
+    std::size_t more = 0;
+    std::size_t judged = 0;
+    for (const auto* r : ctx.responses()) {
+        if (r->transport_error || r->status < 200 || r->status > 299)
+            continue;
+        ++judged;
+        if (r->body_error)
+            add(found,
+                more,
+                evidence(*r, "", "", "one complete JSON array of entities", *r->body_error));
+    }
+    if (judged == 0)
+        return skipped(info, "no request got a 2xx response to judge");
+    if (!found.empty())
+        return failed(info,
+                      with_more(std::to_string(found.size() + more) + " of " +
+                                    std::to_string(judged) +
+                                    " responses are not one complete JSON array",
+                                more),
+                      std::move(found));
+    return passed(info);
+}
+
+CheckResult entity_id(CheckContext& ctx, const CheckInfo& info)
+{
+    CheckResult skip;
+    const auto* full = full_or_skip(ctx, info, skip);
+    if (!full)
+        return skip;
+    std::vector<Evidence> bad;
+    std::vector<Evidence> missing;
+    std::size_t more_bad = 0, more_missing = 0;
+    for (const auto& e : full->entities) {
+        const auto where = "entity at index " + std::to_string(e.index);
+        if (e.id_kind == em::JsonKind::missing)
+            add(missing,
+                more_missing,
+                evidence(*full, "", "_id", "a string _id", "missing (" + where + ")"));
+        else if (e.id_kind != em::JsonKind::string)
+            add(bad,
+                more_bad,
+                evidence(*full,
+                         e.id,
+                         "_id",
+                         "a string",
+                         std::string(kind_name(e.id_kind)) + " (" + where + ")"));
+    }
+    if (!bad.empty())
+        return failed(info,
+                      with_more(std::to_string(bad.size() + more_bad) +
+                                    " entities have an _id that is not a string",
+                                more_bad),
+                      std::move(bad));
+    if (!missing.empty()) {
+        // spec §2.1 note: a missing _id is allowed at the source stage, but worth a warning
+        auto r = failed(
+            info,
+            with_more(std::to_string(missing.size() + more_missing) + " entities have no _id",
+                      more_missing),
+            std::move(missing));
+        r.severity = Severity::warning;
+        return r;
+    }
+    return passed(info);
+}
+
+CheckResult entity_transit(CheckContext& ctx, const CheckInfo& info)
+{
+    CheckResult skip;
+    const auto* full = full_or_skip(ctx, info, skip);
+    if (!full)
+        return skip;
+    std::vector<Evidence> found;
+    std::size_t more = 0;
+    for (const auto& e : full->entities)
+        if (e.transit_problem)
+            add(found,
+                more,
+                evidence(*full,
+                         e.id,
+                         *e.transit_field,
+                         "a value that decodes (spec §2.2)",
+                         *e.transit_problem));
+    if (!found.empty())
+        return failed(info,
+                      with_more(std::to_string(found.size() + more) +
+                                    " entities have a transit value that does not decode",
+                                more),
+                      std::move(found));
+    return passed(info);
+}
+
+CheckResult entity_deleted_flag(CheckContext& ctx, const CheckInfo& info)
+{
+    CheckResult skip;
+    const auto* full = full_or_skip(ctx, info, skip);
+    if (!full)
+        return skip;
+    std::vector<Evidence> found;
+    std::size_t more = 0;
+    for (const auto& e : full->entities)
+        if (e.deleted_kind != em::JsonKind::missing && e.deleted_kind != em::JsonKind::boolean)
+            add(found,
+                more,
+                evidence(*full, e.id, "_deleted", "true or false", kind_name(e.deleted_kind)));
+    if (!found.empty())
+        return failed(
+            info,
+            with_more(std::to_string(found.size() + more) +
+                          " entities have a _deleted that is not a boolean (only true deletes)",
+                      more),
+            std::move(found));
+    return passed(info);
+}
+
+CheckResult since_updated_present(CheckContext& ctx, const CheckInfo& info)
+{
+    if (!ctx.service().supports_since)
+        return skipped(info, "not declared: no --supports-since");
+    CheckResult skip;
+    const auto* full = full_or_skip(ctx, info, skip);
+    if (!full)
+        return skip;
+    std::vector<Evidence> found;
+    std::size_t more = 0;
+    for (const auto& e : full->entities)
+        if (!e.updated)
+            add(found,
+                more,
+                evidence(*full, e.id, "_updated", "an _updated value", "missing or null"));
+    if (!found.empty())
+        return failed(
+            info,
+            with_more(std::to_string(found.size() + more) +
+                          " entities have no _updated, so Sesam cannot continue after them",
+                      more),
+            std::move(found));
+    return passed(info);
+}
+
+/// The since request continuing from the pivot entity, or a skip result.
+const SourceResponse*
+since_pull(CheckContext& ctx, const CheckInfo& info, CheckResult& skip, const EntitySummary** from)
+{
+    if (!ctx.service().supports_since) {
+        skip = skipped(info, "not declared: no --supports-since");
+        return nullptr;
+    }
+    const auto* full = full_or_skip(ctx, info, skip);
+    if (!full)
+        return nullptr;
+    auto p = pivot(*full, ctx.service().is_chronological);
+    if (!p) {
+        skip = skipped(info, "no entity of the full pull has _updated to continue from");
+        return nullptr;
+    }
+    *from = &full->entities[*p];
+    return &ctx.get({{"since", (*from)->updated->query_value()}});
+}
+
+CheckResult since_accepted(CheckContext& ctx, const CheckInfo& info)
+{
+    CheckResult skip;
+    const EntitySummary* from = nullptr;
+    const auto* r = since_pull(ctx, info, skip, &from);
+    if (!r)
+        return skip;
+    if (r->transport_error)
+        return failed(info,
+                      "a pull with since got no response: " + *r->transport_error,
+                      {evidence(*r, from->id, "_updated", "a 2xx response", *r->transport_error)});
+    if (r->status < 200 || r->status > 299)
+        return failed(
+            info,
+            "a pull with since answered " + std::to_string(r->status),
+            {evidence(*r, from->id, "_updated", "a 2xx status", std::to_string(r->status))});
+    return passed(info);
+}
+
+CheckResult since_exclusive(CheckContext& ctx, const CheckInfo& info)
+{
+    CheckResult skip;
+    const EntitySummary* from = nullptr;
+    const auto* r = since_pull(ctx, info, skip, &from);
+    if (!r)
+        return skip;
+    if (!r->ok())
+        return skipped(info, "the pull with since did not succeed (see source.since.accepted)");
+    // spec §3.1: since is exclusive: the entity it names and everything before it stay out
+    std::vector<Evidence> found;
+    std::size_t more = 0;
+    const bool ordered = comparable(ctx.service());
+    for (const auto& e : r->entities) {
+        if (!e.updated)
+            continue;
+        auto order = em::compare_since(*e.updated, *from->updated);
+        const bool repeats =
+            (e.id == from->id && *e.updated == *from->updated) || (ordered && order && *order <= 0);
+        if (repeats)
+            add(found,
+                more,
+                evidence(*r,
+                         e.id,
+                         "_updated",
+                         "only entities after _updated " + from->updated->to_json(),
+                         "_updated " + e.updated->to_json()));
+    }
+    if (!found.empty())
+        return failed(info,
+                      with_more("continuing from entity \"" + from->id + "\" (_updated " +
+                                    from->updated->to_json() + ") returned " +
+                                    std::to_string(found.size() + more) +
+                                    " entities up to and including it again",
+                                more),
+                      std::move(found));
+    return passed(info);
+}
+
+CheckResult since_honoured(CheckContext& ctx, const CheckInfo& info)
+{
+    if (!ctx.service().supports_since)
+        return skipped(info, "not declared: no --supports-since");
+    CheckResult skip;
+    const auto* full = full_or_skip(ctx, info, skip);
+    if (!full)
+        return skip;
+    auto last = last_updated(*full, ctx.service().is_chronological);
+    if (!last)
+        return skipped(info, "no entity of the full pull has _updated to continue from");
+    const auto& at = full->entities[*last];
+    const auto& r = ctx.get({{"since", at.updated->query_value()}});
+    if (!r.ok())
+        return skipped(info, "the pull with since did not succeed (see source.since.accepted)");
+    // The boundary entity itself is source.since.exclusive's business; this check is about the
+    // rest of the data coming back (spec §15: services that ignore since).
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const auto& e : full->entities)
+        if (e.updated && !(e.id == at.id && *e.updated == *at.updated))
+            seen.insert({e.id, e.updated->to_json()});
+    std::vector<Evidence> found;
+    std::size_t more = 0;
+    for (const auto& e : r.entities)
+        if (e.updated && seen.count({e.id, e.updated->to_json()}))
+            add(found,
+                more,
+                evidence(r,
+                         e.id,
+                         "_updated",
+                         "nothing already pulled",
+                         "_updated " + e.updated->to_json() + " again"));
+    if (!found.empty())
+        return failed(info,
+                      with_more("since at the last entity (_updated " + at.updated->to_json() +
+                                    ") returned " + std::to_string(found.size() + more) +
+                                    " entities of the full pull again: the service ignores since",
+                                more),
+                      std::move(found));
+    return passed(info);
+}
+
+CheckResult since_no_gaps(CheckContext& ctx, const CheckInfo& info)
+{
+    if (!ctx.service().supports_since)
+        return skipped(info, "not declared: no --supports-since");
+    CheckResult skip;
+    const auto* full = full_or_skip(ctx, info, skip);
+    if (!full)
+        return skip;
+    std::set<std::string> got;
+    const SourceResponse* shown = full;
+    if (ctx.service().page_size) {
+        auto paging = page_through(ctx, paging_bound(ctx));
+        if (paging.end != Paging::End::empty_page)
+            return skipped(info, "paging did not end normally (see source.paging.terminates)");
+        for (const auto* page : paging.pages)
+            for (const auto& e : page->entities)
+                got.insert(e.id);
+        shown = paging.pages.front();
+    } else {
+        if (!comparable(ctx.service()))
+            return skipped(info, "_updated is declared not comparable and not chronological");
+        auto p = pivot(*full, ctx.service().is_chronological);
+        if (!p)
+            return skipped(info, "no entity of the full pull has _updated to continue from");
+        const auto& from = full->entities[*p];
+        const auto& rest = ctx.get({{"since", from.updated->query_value()}});
+        if (!rest.ok())
+            return skipped(info, "the pull with since did not succeed (see source.since.accepted)");
+        // The first part: what a run that stopped at the pivot had seen.
+        for (std::size_t i = 0; i < full->entities.size(); ++i) {
+            const auto& e = full->entities[i];
+            auto order = e.updated ? em::compare_since(*e.updated, *from.updated) : std::nullopt;
+            if (ctx.service().is_chronological ? i <= *p : (order && *order <= 0))
+                got.insert(e.id);
+        }
+        for (const auto& e : rest.entities)
+            got.insert(e.id);
+        shown = &rest;
+    }
+    std::vector<Evidence> found;
+    std::size_t more = 0;
+    for (const auto& e : full->entities)
+        if (!got.count(e.id))
+            add(found, more, evidence(*shown, e.id, "_id", "in the continued pulls", "missing"));
+    if (!found.empty())
+        return failed(
+            info,
+            with_more(std::to_string(found.size() + more) +
+                          " entities of the full pull are missing from the continued pulls",
+                      more),
+            std::move(found));
+    return passed(info);
+}
+
+CheckResult chronological_order(CheckContext& ctx, const CheckInfo& info)
+{
+    if (!ctx.service().is_chronological)
+        return skipped(info, "not declared: no --is-chronological");
+    CheckResult skip;
+    const auto* full = full_or_skip(ctx, info, skip);
+    if (!full)
+        return skip;
+    std::vector<Evidence> found;
+    std::size_t more = 0;
+    auto judge =
+        [&](const std::vector<std::pair<const SourceResponse*, const EntitySummary*>>& seq) {
+            const EntitySummary* previous = nullptr;
+            for (const auto& [r, e] : seq) {
+                if (!e->updated)
+                    continue;
+                if (previous) {
+                    auto order = em::compare_since(*e->updated, *previous->updated);
+                    if (!order || *order < 0)
+                        add(found,
+                            more,
+                            evidence(*r,
+                                     e->id,
+                                     "_updated",
+                                     "not before " + previous->updated->to_json(),
+                                     e->updated->to_json()));
+                }
+                previous = e;
+            }
+        };
+    std::vector<std::pair<const SourceResponse*, const EntitySummary*>> seq;
+    for (const auto& e : full->entities)
+        seq.emplace_back(full, &e);
+    judge(seq);
+    if (ctx.service().page_size) {
+        seq.clear();
+        for (const auto* page : page_through(ctx, paging_bound(ctx)).pages)
+            for (const auto& e : page->entities)
+                seq.emplace_back(page, &e);
+        judge(seq);
+    }
+    if (!found.empty())
+        return failed(info,
+                      with_more("_updated decreases " + std::to_string(found.size() + more) +
+                                    " times although the source is declared chronological",
+                                more),
+                      std::move(found));
+    return passed(info);
+}
+
+CheckResult limit_honoured(CheckContext& ctx, const CheckInfo& info)
+{
+    if (!ctx.service().page_size)
+        return skipped(info, "not declared: no --page-size");
+    const auto limit = *ctx.service().page_size;
+    std::vector<Evidence> found;
+    std::size_t more = 0;
+    for (const auto* page : page_through(ctx, paging_bound(ctx)).pages)
+        if (page->ok() && page->entities.size() > limit)
+            add(found,
+                more,
+                evidence(*page,
+                         "",
+                         "",
+                         "at most " + std::to_string(limit) + " entities",
+                         std::to_string(page->entities.size()) + " entities"));
+    if (!found.empty())
+        return failed(info,
+                      with_more(std::to_string(found.size() + more) +
+                                    " pages are longer than limit=" + std::to_string(limit),
+                                more),
+                      std::move(found));
+    return passed(info);
+}
+
+CheckResult paging_terminates(CheckContext& ctx, const CheckInfo& info)
+{
+    if (!ctx.service().page_size)
+        return skipped(info, "not declared: no --page-size");
+    const auto bound = paging_bound(ctx);
+    auto paging = page_through(ctx, bound);
+    const auto& last = *paging.pages.back();
+    switch (paging.end) {
+    case Paging::End::empty_page:
+        return passed(info);
+    case Paging::End::failed:
+        return failed(info,
+                      "page " + std::to_string(paging.pages.size()) + " failed",
+                      {evidence(last,
+                                "",
+                                "",
+                                "a 2xx JSON array",
+                                last.transport_error ? *last.transport_error
+                                : last.body_error    ? *last.body_error
+                                                     : "status " + std::to_string(last.status))});
+    case Paging::End::no_progress:
+        return failed(info,
+                      "paging makes no progress: page " + std::to_string(paging.pages.size()) +
+                          " ends at the since value it was asked for",
+                      {evidence(last,
+                                last.entities.back().id,
+                                "_updated",
+                                "a page that moves on",
+                                "the same page again")});
+    case Paging::End::no_updated:
+        return failed(
+            info,
+            "a page ends with an entity without _updated, so paging cannot continue",
+            {evidence(last, last.entities.back().id, "_updated", "an _updated value", "missing")});
+    case Paging::End::bound:
+        return failed(info,
+                      "paging did not end within " + std::to_string(bound) + " requests",
+                      {evidence(last,
+                                "",
+                                "",
+                                "an empty page within " + std::to_string(bound) + " requests",
+                                std::to_string(last.entities.size()) + " entities on request " +
+                                    std::to_string(bound))});
+    }
+    return passed(info);
+}
+
+CheckResult repeatable(CheckContext& ctx, const CheckInfo& info)
+{
+    CheckResult skip;
+    const auto* full = full_or_skip(ctx, info, skip);
+    if (!full)
+        return skip;
+    const auto& again = ctx.get_again({});
+    if (!again.ok())
+        return failed(info,
+                      "the same full pull failed the second time",
+                      {evidence(again,
+                                "",
+                                "",
+                                "the same answer",
+                                again.transport_error ? *again.transport_error
+                                : again.body_error    ? *again.body_error
+                                                      : "status " + std::to_string(again.status))});
+    std::set<std::string> first, second;
+    for (const auto& e : full->entities)
+        first.insert(e.id);
+    for (const auto& e : again.entities)
+        second.insert(e.id);
+    std::vector<Evidence> found;
+    std::size_t more = 0;
+    for (const auto& id : first)
+        if (!second.count(id))
+            add(found,
+                more,
+                evidence(again, id, "_id", "present, as in the first pull", "missing"));
+    for (const auto& id : second)
+        if (!first.count(id))
+            add(found, more, evidence(again, id, "_id", "absent, as in the first pull", "present"));
+    if (found.empty() && full->entities.size() != again.entities.size())
+        add(found,
+            more,
+            evidence(again,
+                     "",
+                     "",
+                     std::to_string(full->entities.size()) + " entities",
+                     std::to_string(again.entities.size()) + " entities"));
+    if (!found.empty())
+        return failed(info,
+                      with_more("the same request twice gave different entities", more),
+                      std::move(found));
+    return passed(info);
+}
+
+} // namespace
+
+std::vector<Check> source_checks()
+{
+    using F = CheckResult (*)(CheckContext&, const CheckInfo&);
+    struct Row {
+        CheckInfo info;
+        F run;
+    };
+    static const Row rows[] = {
+        {{"source.status.ok", Role::source, Severity::error, "A full pull answers 2xx", "§3.2"},
+         status_ok},
+        {{"source.entity.id",
+          Role::source,
+          Severity::error,
+          "Every entity has a string _id (missing: warning)",
+          "§2.1"},
+         entity_id},
+        {{"source.entity.transit", Role::source, Severity::error, "Transit values decode", "§2.2"},
+         entity_transit},
+        {{"source.entity.deleted-flag",
+          Role::source,
+          Severity::error,
+          "_deleted is a boolean",
+          "§2.1"},
+         entity_deleted_flag},
+        {{"source.since.updated-present",
+          Role::source,
+          Severity::error,
+          "With supports-since, every entity carries _updated",
+          "§3.1, §7"},
+         since_updated_present},
+        {{"source.since.accepted",
+          Role::source,
+          Severity::error,
+          "A pull with since answers 2xx",
+          "§3.1"},
+         since_accepted},
+        {{"source.since.exclusive",
+          Role::source,
+          Severity::error,
+          "Continuing from an entity's _updated repeats nothing up to it",
+          "§3.1"},
+         since_exclusive},
+        {{"source.since.honoured",
+          Role::source,
+          Severity::error,
+          "since at the last entity does not return the data again",
+          "§3.1, §15"},
+         since_honoured},
+        {{"source.since.no-gaps",
+          Role::source,
+          Severity::error,
+          "Continued or paged pulls together hold every entity of the full pull",
+          "§3.4, §7"},
+         since_no_gaps},
+        {{"source.chronological.order",
+          Role::source,
+          Severity::error,
+          "With is-chronological, _updated never decreases",
+          "§3.3"},
+         chronological_order},
+        {{"source.limit.honoured",
+          Role::source,
+          Severity::error,
+          "No page is longer than limit",
+          "§3.4, §15"},
+         limit_honoured},
+        {{"source.paging.terminates",
+          Role::source,
+          Severity::error,
+          "Paging ends with an empty page within a bound",
+          "§3.4"},
+         paging_terminates},
+        {{"source.repeatable",
+          Role::source,
+          Severity::error,
+          "The same request twice gives the same ids",
+          "§3.5"},
+         repeatable},
+        {{"source.body.json-array",
+          Role::source,
+          Severity::error,
+          "Every response is one complete JSON array",
+          "§1, §3.2, §15"},
+         body_json_array},
+    };
+    std::vector<Check> checks;
+    for (const auto& row : rows)
+        checks.push_back({row.info, [row](CheckContext& ctx) { return row.run(ctx, row.info); }});
+    return checks;
+}
+
+} // namespace sesam::harness

@@ -1,0 +1,300 @@
+// `sesam-emu check URL --role ROLE`: runs the conformance checks of a role against a service,
+// optionally starting the service first and always removing it afterwards.
+#include "emulator/http/beast_transport.hpp"
+#include "emulator/http/url.hpp"
+#include "harness/checks/check.hpp"
+#include "harness/cli/command.hpp"
+#include "harness/cli/exit_codes.hpp"
+#include "harness/cli/http_options.hpp"
+#include "harness/report/reporter.hpp"
+#include "harness/runner/check_runner.hpp"
+#include "harness/runner/service_under_test.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/core.h>
+
+#include <atomic>
+#include <csignal>
+#include <memory>
+#include <thread>
+#include <unistd.h>
+
+namespace sesam::harness {
+
+namespace em = sesam::emulator;
+
+namespace {
+
+struct CheckArgs {
+    std::string url;
+    std::string role;
+    ServiceDescription service;
+    std::size_t page_size = 0;
+    HttpArgs http;
+    std::vector<std::string> reports;
+    std::vector<std::string> only;
+    std::vector<std::string> skip;
+    std::string baseline;
+    // the service under test
+    std::string exec;
+    std::vector<std::string> env;
+    std::string env_file;
+    std::string image;
+    unsigned short port = 0;
+    std::vector<std::string> docker_args;
+    double ready_timeout = 30;
+    std::string ready_path;
+};
+
+/// SIGINT/SIGTERM, caught on a thread of their own so that they are seen while the service
+/// starts as well as during a request (which they cancel).
+class SignalWatch {
+public:
+    SignalWatch(boost::asio::io_context& work, em::BeastTransport& transport)
+        : signals_(ioc_, SIGINT, SIGTERM)
+    {
+        signals_.async_wait([this, &work, &transport](const boost::system::error_code& ec, int) {
+            if (ec)
+                return;
+            interrupted_ = true;
+            boost::asio::post(work, [&transport] { transport.cancel(); });
+        });
+        thread_ = std::thread([this] { ioc_.run(); });
+    }
+    ~SignalWatch()
+    {
+        ioc_.stop();
+        thread_.join();
+    }
+    const std::atomic<bool>& flag() const { return interrupted_; }
+
+private:
+    boost::asio::io_context ioc_;
+    boost::asio::signal_set signals_;
+    std::atomic<bool> interrupted_{false};
+    std::thread thread_;
+};
+
+std::unique_ptr<Reporter> make_reporters(const std::vector<std::string>& specs)
+{
+    std::vector<std::unique_ptr<Reporter>> reporters;
+    reporters.push_back(make_console_reporter(stdout, ::isatty(STDOUT_FILENO) == 1));
+    for (const auto& spec : specs) {
+        const auto colon = spec.find(':');
+        const auto kind = spec.substr(0, colon);
+        const auto path = colon == std::string::npos ? std::string() : spec.substr(colon + 1);
+        if (path.empty() || (kind != "junit" && kind != "json"))
+            throw UsageError("--report '" + spec + "' is not junit:PATH or json:PATH");
+        try {
+            reporters.push_back(kind == "junit" ? make_junit_reporter(path)
+                                                : make_json_reporter(path));
+        } catch (const std::exception& e) {
+            throw UsageError(std::string(e.what()) + " (--report)");
+        }
+    }
+    return make_multi_reporter(std::move(reporters));
+}
+
+/// A TCP connection to the URL's host and port succeeds.
+bool reachable(const std::string& url)
+{
+    auto u = boost::urls::parse_uri(url);
+    if (!u)
+        return false;
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::resolver resolver(ioc);
+    boost::system::error_code ec;
+    auto endpoints =
+        resolver.resolve(u->host_address(), u->has_port() ? std::string(u->port()) : "80", ec);
+    if (ec)
+        return false;
+    boost::asio::ip::tcp::socket socket(ioc);
+    boost::asio::connect(socket, endpoints, ec);
+    return !ec;
+}
+
+ServiceSpec service_spec(const CheckArgs& args)
+{
+    ServiceSpec spec;
+    spec.url = args.url;
+    if (!args.exec.empty())
+        spec.command = args.exec;
+    if (!args.image.empty()) {
+        if (spec.command)
+            throw UsageError("--exec and --image exclude each other");
+        if (args.port == 0)
+            throw UsageError("--image needs --port, the port the container listens on");
+        spec.image = args.image;
+        spec.container_port = args.port;
+    }
+    spec.docker_args = args.docker_args;
+    if (!args.env_file.empty()) {
+        try {
+            spec.env = read_env_file(args.env_file);
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(std::string(e.what()) + " (--env-file)");
+        }
+    }
+    for (const auto& kv : args.env) {
+        const auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw UsageError("--env '" + kv + "' is not KEY=VALUE");
+        spec.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    if (!(args.ready_timeout > 0))
+        throw UsageError("--ready-timeout must be a positive number of seconds");
+    spec.ready_timeout =
+        std::chrono::milliseconds(static_cast<std::int64_t>(args.ready_timeout * 1000));
+    if (!args.ready_path.empty()) {
+        if (args.ready_path.front() != '/')
+            throw UsageError("--ready-path must start with '/'");
+        spec.ready_path = args.ready_path;
+    }
+    return spec;
+}
+
+Role parse_role(const std::string& role)
+{
+    if (role == "source")
+        return Role::source;
+    if (role == "sink")
+        return Role::sink;
+    return Role::transform;
+}
+
+int run_check(CheckArgs& args)
+{
+    if (auto bad = em::check_http_url(args.url))
+        throw UsageError(bad->message);
+    args.service.url = args.url;
+    args.service.headers = args.http.parsed_headers();
+    if (args.page_size > 0)
+        args.service.page_size = args.page_size;
+    const auto transport_options = args.http.transport_options();
+    const Role role = parse_role(args.role);
+
+    std::vector<std::string> baseline;
+    if (!args.baseline.empty()) {
+        try {
+            baseline = read_baseline(args.baseline);
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(std::string(e.what()) + " (--baseline)");
+        }
+    }
+    const auto checks = select_checks({role}, args.only, args.skip);
+    if (checks.empty()) {
+        if (select_checks({role}, {}, {}).empty())
+            fmt::print(stderr,
+                       "sesam-emu check: the {} role has no checks yet (only source checks are "
+                       "written so far)\n",
+                       args.role);
+        else
+            fmt::print(stderr,
+                       "sesam-emu check: no check of role {} matches the --only/--skip patterns\n",
+                       args.role);
+        return exit_nothing_selected;
+    }
+    const bool manage = !args.exec.empty() || !args.image.empty();
+    const auto spec = manage ? std::optional<ServiceSpec>(service_spec(args)) : std::nullopt;
+    auto reporter = make_reporters(args.reports);
+
+    boost::asio::io_context ioc;
+    em::BeastTransport transport(ioc, transport_options);
+    SignalWatch signals(ioc, transport);
+
+    std::unique_ptr<ServiceUnderTest> service;
+    if (spec) {
+        try {
+            service = ServiceUnderTest::start(*spec, &signals.flag());
+        } catch (const ServiceStartError& e) {
+            fmt::print(stderr, "sesam-emu check: error: {}\n", e.what());
+            return signals.flag() ? exit_interrupted : exit_service_failed;
+        }
+    } else if (!reachable(args.url)) {
+        fmt::print(stderr, "sesam-emu check: error: cannot connect to {}\n", args.url);
+        return exit_service_failed;
+    }
+
+    CheckContext ctx(transport, args.service);
+    RunInfo run{args.url, {role}, SESAM_EMU_VERSION};
+    reporter->begin(run);
+    auto summary =
+        run_checks(checks, ctx, *reporter, baseline, &signals.flag(), [&]() -> std::string {
+            return service ? service->output_tail() : std::string();
+        });
+    const bool interrupted = signals.flag();
+    if (service && service->has_exited() && summary.service_output_tail.empty())
+        summary.service_output_tail = service->output_tail();
+    reporter->end(summary);
+    if (service)
+        service->stop();
+    if (interrupted)
+        return exit_interrupted;
+    return summary.failed > 0 ? exit_findings : exit_ok;
+}
+
+} // namespace
+
+Command add_check_command(CLI::App& app)
+{
+    auto args = std::make_shared<CheckArgs>();
+    auto* cmd = app.add_subcommand(
+        "check",
+        "Run the conformance checks of a protocol role against a service and report every\n"
+        "place where it breaks the Sesam protocol, with evidence. With --exec or --image the\n"
+        "service is started first, waited for, and removed on every way out.");
+    cmd->add_option(
+           "URL", args->url, "The service's URL for the role, e.g. http://localhost:5000/entities")
+        ->required();
+    cmd->add_option("--role", args->role, "The role the service plays: source, sink or transform")
+        ->required()
+        ->check(CLI::IsMember({"source", "sink", "transform"}));
+    cmd->add_flag("--supports-since", args->service.supports_since, "source: it supports since");
+    cmd->add_flag("--is-chronological",
+                  args->service.is_chronological,
+                  "source: _updated increases in each response");
+    cmd->add_option("--is-since-comparable",
+                    args->service.is_since_comparable,
+                    "source: _updated values can be ordered (true|false)")
+        ->default_str("true");
+    cmd->add_option("--page-size", args->page_size, "source: check paging with limit=N")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option(
+           "--batch-size", args->service.batch_size, "sink, transform: entities per request")
+        ->default_str("100")
+        ->check(CLI::PositiveNumber);
+    add_http_options(*cmd, args->http);
+    cmd->add_option(
+           "--report", args->reports, "Also write a report: junit:PATH or json:PATH (repeatable)")
+        ->allow_extra_args(false);
+    cmd->add_option(
+           "--only", args->only, "Run only checks whose id matches (repeatable; * is a wildcard)")
+        ->allow_extra_args(false);
+    cmd->add_option("--skip", args->skip, "Do not run checks whose id matches (repeatable)")
+        ->allow_extra_args(false);
+    cmd->add_option(
+        "--baseline", args->baseline, "A file of accepted failures (check ids, one per line)");
+    cmd->add_option("--exec", args->exec, "Start the service with this shell command first");
+    cmd->add_option("--env", args->env, "KEY=VALUE for the service (repeatable)")
+        ->allow_extra_args(false);
+    cmd->add_option("--env-file", args->env_file, "A file of KEY=VALUE lines for the service");
+    cmd->add_option("--image", args->image, "Run the service from this container image (docker)");
+    cmd->add_option("--port", args->port, "The port the container listens on (with --image)");
+    cmd->add_option("--docker-arg", args->docker_args, "An extra docker run argument (repeatable)")
+        ->allow_extra_args(false);
+    cmd->add_option(
+           "--ready-timeout", args->ready_timeout, "Seconds to wait for the service to be ready")
+        ->default_str("30");
+    cmd->add_option("--ready-path",
+                    args->ready_path,
+                    "Ready when GET of this path answers 2xx (default: a TCP connect)");
+    return {cmd, [args] { return run_check(*args); }};
+}
+
+} // namespace sesam::harness

@@ -1,0 +1,206 @@
+#include "harness/report/reporter.hpp"
+
+#include <fmt/core.h>
+
+#include <stdexcept>
+#include <string_view>
+
+namespace sesam::harness {
+namespace {
+
+constexpr std::string_view green = "\x1b[32m";
+constexpr std::string_view red = "\x1b[31m";
+constexpr std::string_view yellow = "\x1b[33m";
+constexpr std::string_view bold = "\x1b[1m";
+constexpr std::string_view reset = "\x1b[0m";
+
+/// Makes text from the service safe to print: escape sequences, carriage returns and other
+/// control characters are shown as `\uXXXX` instead of acting on the terminal.
+std::string printable(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+            out += fmt::format("\\u{:04x}", c);
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
+std::string status_word(const CheckResult& result)
+{
+    switch (result.verdict) {
+    case Verdict::passed:
+        return "PASS";
+    case Verdict::skipped:
+        return "SKIP";
+    case Verdict::failed:
+        break;
+    }
+    std::string word = result.severity == Severity::warning ? "WARN" : "FAIL";
+    return result.baselined ? word + " (baseline)" : word;
+}
+
+/// Red marks exactly what fails the run.
+std::string_view status_colour(const CheckResult& result)
+{
+    if (result.verdict == Verdict::passed)
+        return green;
+    return result.fails_run() ? red : yellow;
+}
+
+class ConsoleReporter final : public Reporter {
+public:
+    ConsoleReporter(std::FILE* out, bool colour) : out_(out), colour_(colour) {}
+
+    void begin(const RunInfo& run) override
+    {
+        std::string roles;
+        for (const Role role : run.roles) {
+            roles += (roles.empty() ? "" : ", ") + std::string(to_string(role));
+        }
+        write(fmt::format("sesam-emu{}{} checking {} as {}\n",
+                          run.sesam_emu_version.empty() ? "" : " ",
+                          run.sesam_emu_version,
+                          printable(run.service_url),
+                          roles));
+    }
+
+    void check_started(const CheckInfo& /*check*/) override {}
+
+    void check_finished(const CheckResult& result) override
+    {
+        std::string line = status_line(result);
+        if (result.verdict == Verdict::skipped) {
+            line += " — skipped: " + printable(result.message);
+        }
+        write(line + "\n");
+        if (result.verdict == Verdict::failed)
+            findings_.push_back(result);
+    }
+
+    void end(const RunSummary& summary) override
+    {
+        std::string text;
+        if (!findings_.empty())
+            text += "\n" + paint(bold, "Failures and warnings") + "\n";
+        for (const CheckResult& result : findings_)
+            text += "\n" + details(result);
+        if (!summary.service_output_tail.empty()) {
+            text += "\n" + paint(bold, "Service output (last lines):") + "\n";
+            std::string_view tail = summary.service_output_tail;
+            while (tail.ends_with('\n'))
+                tail.remove_suffix(1);
+            text += indented(printable(tail), "    ") + "\n";
+        }
+        const std::string line =
+            fmt::format("checks: {} passed, {} failed, {} warning{}, {} skipped, {} baselined in "
+                        "{:.2f} s",
+                        summary.passed,
+                        summary.failed,
+                        summary.warnings,
+                        summary.warnings == 1 ? "" : "s",
+                        summary.skipped,
+                        summary.baselined,
+                        summary.seconds);
+        text += "\n" + paint(summary.failed == 0 ? green : red, line) + "\n";
+        write(text);
+        if (std::ferror(out_) != 0)
+            throw std::runtime_error("cannot write the console report");
+    }
+
+private:
+    std::string paint(std::string_view colour, std::string_view text) const
+    {
+        if (!colour_)
+            return std::string(text);
+        return fmt::format("{}{}{}", colour, text, reset);
+    }
+
+    std::string status_line(const CheckResult& result) const
+    {
+        return fmt::format("{}  {}  {}",
+                           paint(status_colour(result), status_word(result)),
+                           result.info.id,
+                           result.info.title);
+    }
+
+    static std::string continued(std::string_view text, std::string_view indent)
+    {
+        std::string out;
+        for (const char ch : text) {
+            out += ch;
+            if (ch == '\n')
+                out += indent;
+        }
+        return out;
+    }
+
+    static std::string indented(std::string_view text, std::string_view indent)
+    {
+        return std::string(indent) + continued(text, indent);
+    }
+
+    std::string details(const CheckResult& result) const
+    {
+        constexpr std::string_view indent = "      ";
+        std::string text = status_line(result);
+        if (!result.info.spec.empty())
+            text += fmt::format(" ({})", result.info.spec);
+        text += "\n";
+        if (!result.message.empty()) {
+            text += indented(printable(result.message), indent) + "\n";
+        }
+        // Continuation lines of a multi-line value line up under its first line.
+        const std::string value_indent(indent.size() + 10, ' ');
+        const auto field = [&](std::string_view label, std::string_view value) {
+            text += fmt::format("{}{:<10}{}\n",
+                                indent,
+                                std::string(label) + ":",
+                                continued(printable(value), value_indent));
+        };
+        bool first = true;
+        for (const Evidence& e : result.evidence) {
+            if (!first)
+                text += "\n";
+            first = false;
+            if (!e.request.empty())
+                field("request", e.request);
+            if (!e.entity_id.empty())
+                field("_id", e.entity_id);
+            if (!e.field.empty())
+                field("field", e.field);
+            if (!e.expected.empty() || !e.actual.empty()) {
+                field("expected", e.expected);
+                field("actual", e.actual);
+            }
+            if (!e.curl.empty())
+                field("curl", e.curl);
+        }
+        return text;
+    }
+
+    void write(std::string_view text)
+    {
+        std::fwrite(text.data(), 1, text.size(), out_);
+        // Lines show up as checks finish even when the output is a pipe (CI logs).
+        std::fflush(out_);
+    }
+
+    std::FILE* out_;
+    bool colour_;
+    std::vector<CheckResult> findings_;
+};
+
+} // namespace
+
+std::unique_ptr<Reporter> make_console_reporter(std::FILE* out, bool colour)
+{
+    return std::make_unique<ConsoleReporter>(out, colour);
+}
+
+} // namespace sesam::harness

@@ -1,0 +1,282 @@
+#include "harness/report/reporter.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <stdexcept>
+#include <string_view>
+#include <system_error>
+#include <unistd.h>
+#include <utility>
+
+namespace sesam::harness {
+namespace {
+
+constexpr std::string_view replacement_character = "\xef\xbf\xbd";
+
+/// The code point and length of the UTF-8 sequence that starts `text`, or a length of 0 when
+/// it is not valid UTF-8 (overlong, surrogate, truncated, out of range).
+std::pair<char32_t, std::size_t> decode_utf8(std::string_view text)
+{
+    const auto lead = static_cast<unsigned char>(text[0]);
+    const std::size_t length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 0;
+    if (length == 0 || lead > 0xf4 || text.size() < length)
+        return {0, 0};
+    char32_t code = lead & (0x3fu >> (length - 1));
+    for (std::size_t i = 1; i < length; ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        if ((byte & 0xc0) != 0x80)
+            return {0, 0};
+        code = (code << 6) | (byte & 0x3fu);
+    }
+    constexpr char32_t shortest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < shortest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+        return {0, 0};
+    }
+    return {code, length};
+}
+
+/// Evidence holds whatever the service sent, but an XML 1.0 parser rejects the whole report
+/// over one control character or invalid byte: those are replaced, never dropped silently.
+void append_escaped(std::string& out, std::string_view text, bool attribute)
+{
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x80) {
+            const auto [code, length] = decode_utf8(text.substr(i));
+            const bool allowed = length != 0 && code != 0xfffe && code != 0xffff;
+            out += allowed ? text.substr(i, length) : replacement_character;
+            i += std::max<std::size_t>(length, 1);
+            continue;
+        }
+        ++i;
+        switch (c) {
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        // Quotes stay readable in text, where curl commands are copied from; attributes need
+        // them escaped. Parsers normalise raw line breaks and tabs in attributes to spaces, and
+        // \r anywhere.
+        case '"':
+            out += attribute ? "&quot;" : "\"";
+            break;
+        case '\'':
+            out += attribute ? "&apos;" : "'";
+            break;
+        case '\n':
+            out += attribute ? "&#10;" : "\n";
+            break;
+        case '\t':
+            out += attribute ? "&#9;" : "\t";
+            break;
+        case '\r':
+            out += "&#13;";
+            break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                out += fmt::format("\\u{:04x}", c);
+            } else {
+                out += static_cast<char>(c);
+            }
+        }
+    }
+}
+
+std::string attr(std::string_view text)
+{
+    std::string out;
+    append_escaped(out, text, true);
+    return out;
+}
+
+std::string text_node(std::string_view text)
+{
+    std::string out;
+    append_escaped(out, text, false);
+    return out;
+}
+
+std::string describe(const std::vector<Evidence>& evidence)
+{
+    std::string text;
+    for (const Evidence& e : evidence) {
+        if (!text.empty())
+            text += "\n";
+        const auto field = [&](std::string_view label, const std::string& value) {
+            text += fmt::format("{:<10}{}\n", std::string(label) + ":", value);
+        };
+        if (!e.request.empty())
+            field("request", e.request);
+        if (!e.entity_id.empty())
+            field("_id", e.entity_id);
+        if (!e.field.empty())
+            field("field", e.field);
+        if (!e.expected.empty() || !e.actual.empty()) {
+            field("expected", e.expected);
+            field("actual", e.actual);
+        }
+        if (!e.curl.empty())
+            field("curl", e.curl);
+    }
+    return text;
+}
+
+std::string testcase(const CheckResult& r)
+{
+    const std::string suite = std::string("sesam-emu.") + to_string(r.info.role);
+    std::string xml = fmt::format(R"(    <testcase classname="{}" name="{}" time="{:.3f}")",
+                                  attr(suite),
+                                  attr(r.info.id),
+                                  r.seconds);
+    const std::string evidence = describe(r.evidence);
+    if (r.verdict == Verdict::skipped) {
+        xml += fmt::format(">\n      <skipped message=\"{}\"/>\n", attr(r.message));
+    } else if (r.fails_run()) {
+        xml += fmt::format(">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
+                           attr(r.message),
+                           to_string(r.severity),
+                           text_node(evidence));
+    } else if (r.verdict == Verdict::failed) {
+        const char* what = r.severity == Severity::warning ? "warning" : "failure";
+        const std::string note =
+            r.baselined ? fmt::format("{} accepted by the baseline: {}", what, r.message)
+                        : fmt::format("{} (does not fail the run): {}", what, r.message);
+        xml += fmt::format(">\n      <system-out>{}</system-out>\n",
+                           text_node(evidence.empty() ? note + "\n" : note + "\n\n" + evidence));
+    } else {
+        return xml + "/>\n";
+    }
+    return xml + "    </testcase>\n";
+}
+
+std::runtime_error write_error(const std::string& path, int error)
+{
+    return std::runtime_error(fmt::format(
+        "cannot write the JUnit report {}: {}", path, std::generic_category().message(error)));
+}
+
+/// A crash or a full disk leaves either the old report or none, never half of one.
+void write_atomically(const std::string& path, std::string_view text)
+{
+    const std::string temp = fmt::format("{}.tmp{}", path, ::getpid());
+    std::FILE* file = std::fopen(temp.c_str(), "wb");
+    if (file == nullptr)
+        throw write_error(path, errno);
+    int error = 0;
+    if (std::fwrite(text.data(), 1, text.size(), file) != text.size() || std::fflush(file) != 0 ||
+        ::fsync(::fileno(file)) != 0) {
+        error = errno;
+    }
+    if (std::fclose(file) != 0 && error == 0)
+        error = errno;
+    if (error == 0 && std::rename(temp.c_str(), path.c_str()) != 0)
+        error = errno;
+    if (error == 0)
+        return;
+    std::remove(temp.c_str());
+    throw write_error(path, error);
+}
+
+class JunitReporter final : public Reporter {
+public:
+    explicit JunitReporter(std::string path) : path_(std::move(path)) {}
+
+    void begin(const RunInfo& run) override
+    {
+        // Fail before a long run, not after it, when the report could never be written.
+        auto folder = std::filesystem::path(path_).parent_path();
+        if (folder.empty())
+            folder = ".";
+        if (::access(folder.c_str(), W_OK) != 0)
+            throw write_error(path_, errno);
+        run_ = run;
+        results_.clear();
+    }
+
+    void check_started(const CheckInfo& /*check*/) override {}
+
+    void check_finished(const CheckResult& result) override { results_.push_back(result); }
+
+    void end(const RunSummary& summary) override
+    {
+        std::vector<Role> roles = run_.roles;
+        for (const CheckResult& r : results_) {
+            if (std::find(roles.begin(), roles.end(), r.info.role) == roles.end()) {
+                roles.push_back(r.info.role);
+            }
+        }
+        std::string suites;
+        std::size_t tests = 0, failures = 0, skipped = 0;
+        for (const Role role : roles) {
+            std::string cases;
+            std::size_t n = 0, failed = 0, skips = 0;
+            double seconds = 0;
+            for (const CheckResult& r : results_) {
+                if (r.info.role != role)
+                    continue;
+                ++n;
+                failed += r.fails_run() ? 1 : 0;
+                skips += r.verdict == Verdict::skipped ? 1 : 0;
+                seconds += r.seconds;
+                cases += testcase(r);
+            }
+            if (n == 0)
+                continue;
+            tests += n;
+            failures += failed;
+            skipped += skips;
+            suites += fmt::format(
+                "  <testsuite name=\"sesam-emu.{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" "
+                "errors=\"0\" time=\"{:.3f}\">\n",
+                to_string(role),
+                n,
+                failed,
+                skips,
+                seconds);
+            suites += fmt::format("    <properties>\n"
+                                  "      <property name=\"service_url\" value=\"{}\"/>\n"
+                                  "      <property name=\"sesam_emu_version\" value=\"{}\"/>\n"
+                                  "    </properties>\n",
+                                  attr(run_.service_url),
+                                  attr(run_.sesam_emu_version));
+            suites += cases;
+            if (!summary.service_output_tail.empty()) {
+                suites += fmt::format("    <system-err>{}</system-err>\n",
+                                      text_node(summary.service_output_tail));
+            }
+            suites += "  </testsuite>\n";
+        }
+        write_atomically(path_,
+                         fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                     "<testsuites name=\"sesam-emu\" tests=\"{}\" failures=\"{}\" "
+                                     "skipped=\"{}\" errors=\"0\" time=\"{:.3f}\">\n{}"
+                                     "</testsuites>\n",
+                                     tests,
+                                     failures,
+                                     skipped,
+                                     summary.seconds,
+                                     suites));
+    }
+
+private:
+    std::string path_;
+    RunInfo run_;
+    std::vector<CheckResult> results_;
+};
+
+} // namespace
+
+std::unique_ptr<Reporter> make_junit_reporter(std::string path)
+{
+    return std::make_unique<JunitReporter>(std::move(path));
+}
+
+} // namespace sesam::harness

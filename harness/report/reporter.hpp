@@ -1,0 +1,49 @@
+#pragma once
+
+#include "harness/checks/check_result.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sesam::harness {
+
+/// Receives a conformance run as it happens. Reporters that write files buffer or stream as
+/// they see fit; a file that cannot be written is a std::runtime_error naming it, thrown by
+/// begin() when that is already clear (the file or its folder cannot be created) and otherwise
+/// by end().
+class Reporter {
+public:
+    virtual ~Reporter() = default;
+    virtual void begin(const RunInfo& run) = 0;
+    virtual void check_started(const CheckInfo& check) = 0;
+    virtual void check_finished(const CheckResult& result) = 0;
+    virtual void end(const RunSummary& summary) = 0;
+};
+
+/// The terminal report: one line per check as it runs (`PASS`, `FAIL`, `WARN` for a failed
+/// warning, `SKIP` with the reason, `FAIL (baseline)`), then every failure and warning with its
+/// evidence, the service output tail and a summary line. With `colour`, ANSI red marks what fails
+/// the run, yellow what does not, green a pass. Control characters from the service are shown as
+/// `\uXXXX`. Each line is flushed; end() throws std::runtime_error if writing to `out` failed.
+std::unique_ptr<Reporter> make_console_reporter(std::FILE* out, bool colour);
+
+/// JUnit XML, written at end() to a temporary file beside `path` and renamed over it, so a
+/// crash leaves the old report or none: one testsuite per role with results, one testcase per
+/// check whose `name` is the check id, `<failure>` for failed errors, `<skipped>` for skipped
+/// checks; failed warnings and baselined failures are passing testcases with a `<system-out>`
+/// note. The service output tail goes into each testsuite's `<system-err>`. Characters XML 1.0
+/// forbids become `\uXXXX` (controls) or U+FFFD (invalid UTF-8).
+std::unique_ptr<Reporter> make_junit_reporter(std::string path);
+
+/// JSON, streamed as the run goes: `{"run": …, "checks": [ … ], "summary": …}` with one check
+/// object per line, flushed as it finishes (a crashed run leaves the checks done so far). The
+/// file is opened by begin(). Invalid UTF-8 becomes U+FFFD.
+std::unique_ptr<Reporter> make_json_reporter(std::string path);
+
+/// Sends every event to each of `reporters`, in order. Every reporter's end() runs even when an
+/// earlier one throws; the first exception is rethrown afterwards.
+std::unique_ptr<Reporter> make_multi_reporter(std::vector<std::unique_ptr<Reporter>> reporters);
+
+} // namespace sesam::harness

@@ -1,0 +1,289 @@
+// Proof that the source checks have teeth: each deliberately broken service trips exactly its
+// check, and the reference service trips none (the shape of googletest's sample7).
+#include "emulator/http/beast_transport.hpp"
+#include "examples/reference-service/sample_dataset.hpp"
+#include "harness/checks/check.hpp"
+#include "harness/runner/check_runner.hpp"
+#include "tests/support/reference_fixture.hpp"
+#include "tests/support/scripted_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/url/parse.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+
+namespace sesam::harness {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::RawConnection;
+using testing::RawRequest;
+using testing::ScriptedServer;
+
+/// What is wrong with a broken source.
+enum class Defect {
+    none,
+    status_500,
+    object_wrapper,
+    numeric_id,
+    missing_id,
+    bad_transit,
+    deleted_string,
+    missing_updated,
+    since_500,
+    since_inclusive,
+    ignores_since,
+    skips_after_since,
+    unordered,
+    ignores_limit,
+    endless_paging,
+    volatile_full_pull,
+};
+
+/// A source of 10 entities e1..e10 with integer _updated 1..10, correct unless `defect` says.
+std::string answer(Defect defect, const std::string& target, std::atomic<int>& full_pulls)
+{
+    auto url = boost::urls::parse_origin_form(target);
+    std::optional<long> since;
+    std::optional<long> limit;
+    for (const auto& p : url->params()) {
+        if (p.key == "since")
+            since = std::stol(p.value);
+        if (p.key == "limit")
+            limit = std::stol(p.value);
+    }
+    if (defect == Defect::status_500 || (defect == Defect::since_500 && since))
+        return ScriptedServer::response(500, "internal error");
+    nlohmann::json out = nlohmann::json::array();
+    for (long i = 1; i <= 10; ++i) {
+        // ignores_since: a service that, with nothing new, sends everything again
+        const bool after = !since || (defect == Defect::ignores_since && *since >= 10) ||
+                           (defect == Defect::since_inclusive     ? i >= *since
+                            : defect == Defect::skips_after_since ? i > *since + 1
+                                                                  : i > *since);
+        if (!after)
+            continue;
+        nlohmann::json e{{"_id", "e" + std::to_string(i)}, {"_updated", i}, {"v", i}};
+        if (i == 3)
+            e["_deleted"] = true;
+        if (i == 5 && defect == Defect::numeric_id)
+            e["_id"] = 5;
+        if (i == 5 && defect == Defect::missing_id)
+            e.erase("_id");
+        if (i == 2 && defect == Defect::bad_transit)
+            e["born"] = "~t2015-13-01";
+        if (i == 4 && defect == Defect::deleted_string)
+            e["_deleted"] = "true";
+        if (i == 6 && defect == Defect::missing_updated)
+            e.erase("_updated");
+        out.push_back(e);
+    }
+    if (defect == Defect::unordered && !since && !limit)
+        std::swap(out[6], out[7]);
+    if (defect == Defect::endless_paging && limit && since && *since >= 10)
+        out.push_back({{"_id", "hb" + std::to_string(*since + 1)}, {"_updated", *since + 1}});
+    if (limit && defect != Defect::ignores_limit && out.size() > static_cast<std::size_t>(*limit))
+        out.erase(out.begin() + *limit, out.end());
+    if (defect == Defect::volatile_full_pull && !since && !limit)
+        out.push_back({{"_id", "volatile-" + std::to_string(++full_pulls)}, {"_updated", 11}});
+    if (defect == Defect::object_wrapper && !since && !limit)
+        return ScriptedServer::response(200, nlohmann::json{{"entities", out}}.dump());
+    return ScriptedServer::response(200, out.dump());
+}
+
+struct BrokenSource {
+    const char* name;
+    Defect defect;
+    const char* trips; ///< the one check that must fail
+    bool supports_since = true;
+    bool chronological = true;
+    std::optional<std::size_t> page_size{};
+    Severity severity = Severity::error;
+};
+
+void PrintTo(const BrokenSource& b, std::ostream* os)
+{
+    *os << b.name;
+}
+
+struct Run {
+    std::vector<CheckResult> results;
+};
+
+class Collect final : public Reporter {
+public:
+    explicit Collect(std::vector<CheckResult>& out) : out_(out) {}
+    void begin(const RunInfo&) override {}
+    void check_started(const CheckInfo&) override {}
+    void check_finished(const CheckResult& r) override { out_.push_back(r); }
+    void end(const RunSummary&) override {}
+
+private:
+    std::vector<CheckResult>& out_;
+};
+
+std::vector<CheckResult> run_source_checks(const ServiceDescription& service)
+{
+    boost::asio::io_context ioc;
+    emulator::BeastTransport transport(ioc, emulator::TransportOptions{5s, 5s});
+    CheckContext ctx(transport, service);
+    std::vector<CheckResult> results;
+    Collect collect(results);
+    run_checks(select_checks({Role::source}, {}, {}), ctx, collect, {});
+    return results;
+}
+
+std::vector<std::string> failed_ids(const std::vector<CheckResult>& results)
+{
+    std::vector<std::string> ids;
+    for (const auto& r : results)
+        if (r.verdict == Verdict::failed)
+            ids.emplace_back(r.info.id);
+    return ids;
+}
+
+class BrokenSourceTest : public ::testing::TestWithParam<BrokenSource> {};
+
+TEST_P(BrokenSourceTest, TripsExactlyItsCheck)
+{
+    const auto& b = GetParam();
+    std::atomic<int> full_pulls{0};
+    ScriptedServer server([&](const RawRequest& r, RawConnection& c) {
+        c.write(answer(b.defect, r.target, full_pulls));
+    });
+    ServiceDescription service;
+    service.url = server.base_url() + "/entities";
+    service.supports_since = b.supports_since;
+    service.is_chronological = b.chronological;
+    service.page_size = b.page_size;
+    const auto results = run_source_checks(service);
+    EXPECT_EQ(failed_ids(results), std::vector<std::string>{b.trips});
+    for (const auto& r : results) {
+        if (r.verdict != Verdict::failed)
+            continue;
+        EXPECT_EQ(r.severity, b.severity);
+        ASSERT_FALSE(r.evidence.empty()) << r.info.id;
+        EXPECT_EQ(r.evidence[0].request.rfind("GET " + server.base_url() + "/entities", 0), 0u)
+            << r.evidence[0].request;
+        EXPECT_EQ(r.evidence[0].curl.rfind("curl -sS '" + server.base_url() + "/entities", 0), 0u)
+            << r.evidence[0].curl;
+        EXPECT_FALSE(r.message.empty());
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryCheck,
+    BrokenSourceTest,
+    ::testing::Values(
+        BrokenSource{"status_500", Defect::status_500, "source.status.ok"},
+        BrokenSource{
+            "object_wrapper", Defect::object_wrapper, "source.body.json-array", false, false},
+        BrokenSource{"numeric_id", Defect::numeric_id, "source.entity.id"},
+        BrokenSource{"missing_id",
+                     Defect::missing_id,
+                     "source.entity.id",
+                     true,
+                     true,
+                     std::nullopt,
+                     Severity::warning},
+        BrokenSource{"bad_transit", Defect::bad_transit, "source.entity.transit"},
+        BrokenSource{"deleted_string", Defect::deleted_string, "source.entity.deleted-flag"},
+        BrokenSource{"missing_updated",
+                     Defect::missing_updated,
+                     "source.since.updated-present",
+                     true,
+                     false},
+        BrokenSource{"since_500", Defect::since_500, "source.since.accepted"},
+        BrokenSource{"since_inclusive", Defect::since_inclusive, "source.since.exclusive"},
+        BrokenSource{"ignores_since", Defect::ignores_since, "source.since.honoured", true, false},
+        BrokenSource{"skips_after_since", Defect::skips_after_since, "source.since.no-gaps"},
+        BrokenSource{"unordered", Defect::unordered, "source.chronological.order"},
+        BrokenSource{
+            "ignores_limit", Defect::ignores_limit, "source.limit.honoured", true, true, 4},
+        BrokenSource{
+            "endless_paging", Defect::endless_paging, "source.paging.terminates", true, true, 4},
+        BrokenSource{
+            "volatile_full_pull", Defect::volatile_full_pull, "source.repeatable", false, false}),
+    [](const ::testing::TestParamInfo<BrokenSource>& param) {
+        return std::string(param.param.name);
+    });
+
+TEST(SourceChecks, ACorrectScriptedSourcePassesEverything)
+{
+    std::atomic<int> full_pulls{0};
+    ScriptedServer server([&](const RawRequest& r, RawConnection& c) {
+        c.write(answer(Defect::none, r.target, full_pulls));
+    });
+    ServiceDescription service;
+    service.url = server.base_url() + "/entities";
+    service.supports_since = true;
+    service.is_chronological = true;
+    service.page_size = 3;
+    const auto results = run_source_checks(service);
+    EXPECT_EQ(failed_ids(results), std::vector<std::string>{});
+    for (const auto& r : results)
+        EXPECT_EQ(r.verdict, Verdict::passed) << r.info.id << ": " << r.message;
+}
+
+TEST(SourceChecks, TheReferenceServicePassesEverythingWithAllOptions)
+{
+    testing::RunningReferenceService reference(
+        reference::Dataset::parse(reference::sample_dataset_json(), "sample"));
+    ServiceDescription service;
+    service.url = reference.base_url() + "entities";
+    service.supports_since = true;
+    service.is_chronological = true;
+    service.page_size = 5;
+    const auto results = run_source_checks(service);
+    ASSERT_EQ(results.size(), 14u);
+    for (const auto& r : results)
+        EXPECT_EQ(r.verdict, Verdict::passed) << r.info.id << ": " << r.message;
+}
+
+TEST(SourceChecks, UndeclaredFeaturesAreSkippedWithAReason)
+{
+    testing::RunningReferenceService reference(
+        reference::Dataset::parse(reference::sample_dataset_json(), "sample"));
+    ServiceDescription service;
+    service.url = reference.base_url() + "entities";
+    const auto results = run_source_checks(service);
+    std::vector<std::string> skipped;
+    for (const auto& r : results)
+        if (r.verdict == Verdict::skipped) {
+            skipped.emplace_back(r.info.id);
+            EXPECT_FALSE(r.message.empty()) << r.info.id;
+        }
+    EXPECT_EQ(skipped,
+              (std::vector<std::string>{"source.since.updated-present",
+                                        "source.since.accepted",
+                                        "source.since.exclusive",
+                                        "source.since.honoured",
+                                        "source.since.no-gaps",
+                                        "source.chronological.order",
+                                        "source.limit.honoured",
+                                        "source.paging.terminates"}));
+}
+
+TEST(CheckSelection, GlobPatternsOnlyAndSkip)
+{
+    EXPECT_TRUE(matches("source.since.*", "source.since.exclusive"));
+    EXPECT_TRUE(matches("*.transit", "source.entity.transit"));
+    EXPECT_FALSE(matches("source.since.*", "source.status.ok"));
+    EXPECT_TRUE(matches("*", "anything"));
+    auto only = select_checks({Role::source}, {"source.since.*"}, {"*.no-gaps"});
+    std::vector<std::string> ids;
+    for (const auto* c : only)
+        ids.emplace_back(c->info.id);
+    EXPECT_EQ(ids,
+              (std::vector<std::string>{"source.since.updated-present",
+                                        "source.since.accepted",
+                                        "source.since.exclusive",
+                                        "source.since.honoured"}));
+    EXPECT_TRUE(select_checks({Role::source}, {"nothing.*"}, {}).empty());
+}
+
+} // namespace
+} // namespace sesam::harness
