@@ -71,4 +71,36 @@ std::string describe(const HttpRequest& request)
     return request.method + " " + request.url;
 }
 
+std::string describe_status(int status, std::string_view reason, std::string_view body)
+{
+    std::string out = "status " + std::to_string(status);
+    if (!reason.empty())
+        out += " " + std::string(reason);
+    if (status >= 300 && status <= 399)
+        out += " (redirects are not followed: use the URL it points to)";
+    std::string shown;
+    bool space = false;
+    for (std::size_t i = 0; i < body.size() && shown.size() < kErrorBodyShown; ++i) {
+        const auto c = static_cast<unsigned char>(body[i]);
+        if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+            space = !shown.empty();
+            continue;
+        }
+        if (space)
+            shown += ' ';
+        space = false;
+        if (c < 0x20 || c == 0x7f) {
+            static const char hex[] = "0123456789abcdef";
+            shown += "\\x";
+            shown += hex[c >> 4];
+            shown += hex[c & 15];
+        } else {
+            shown += static_cast<char>(c);
+        }
+    }
+    if (!shown.empty())
+        out += "; body: " + shown + (shown.size() >= kErrorBodyShown ? " …" : "");
+    return out;
+}
+
 } // namespace sesam::emulator

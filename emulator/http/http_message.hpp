@@ -57,4 +57,12 @@ inline bool is_success(int status) noexcept
 /// `GET http://host/path?x=1`: how requests are named in messages and reports.
 std::string describe(const HttpRequest& request);
 
+/// How much of an error body describe_status shows.
+inline constexpr std::size_t kErrorBodyShown = 200;
+
+/// `status 500 Internal Server Error; body: …` for a message line: the body shortened to
+/// kErrorBodyShown bytes, line breaks folded and control characters escaped; a 3xx gets a hint
+/// that redirects are not followed.
+std::string describe_status(int status, std::string_view reason, std::string_view body);
+
 } // namespace sesam::emulator

@@ -20,6 +20,14 @@ std::optional<UrlError> check_http_url(std::string_view url)
         return UrlError{"'" + std::string(url) + "' is not an http:// URL"};
     if (parsed->encoded_host().empty())
         return UrlError{"'" + std::string(url) + "' has no host"};
+    if (parsed->has_userinfo())
+        // Never echoed: it holds a password. Credentials go in a header.
+        return UrlError{"a URL with user:password is not supported; use --header "
+                        "'Authorization: …' instead"};
+    if (parsed->has_port() && (parsed->port_number() == 0 || parsed->port().size() > 5 ||
+                               std::stoul(std::string(parsed->port())) > 65535))
+        return UrlError{"'" + std::string(url) + "': port " + std::string(parsed->port()) +
+                        " is not between 1 and 65535"};
     return std::nullopt;
 }
 

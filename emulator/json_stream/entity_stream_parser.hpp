@@ -55,9 +55,11 @@ public:
     using EntityCallback = std::function<void(const EntityView&)>;
 
     struct Options {
-        bool check_transit = true;        ///< spec §2.2 rule 3
-        std::size_t max_depth = 512;      ///< deeper nesting is an error (no recursion limit hit)
-        std::size_t max_entity_bytes = 0; ///< 0 = unlimited; larger entities are an error
+        bool check_transit = true;   ///< spec §2.2 rule 3
+        std::size_t max_depth = 512; ///< deeper nesting is an error (no recursion limit hit)
+        std::size_t max_entity_bytes =
+            256u << 20; ///< 0 = unlimited; a larger entity is an error (a service streaming an
+                        ///< endless value must not exhaust memory)
     };
 
     explicit EntityStreamParser(EntityCallback on_entity);

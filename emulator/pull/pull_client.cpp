@@ -12,7 +12,7 @@ namespace sesam::emulator {
 
 namespace {
 
-constexpr std::size_t kErrorBodyBytes = 2048;
+constexpr std::size_t kErrorBodyBytes = kErrorBodyShown;
 
 void dump_python_style(const nlohmann::ordered_json& value, std::string& out)
 {
@@ -40,19 +40,6 @@ void dump_python_style(const nlohmann::ordered_json& value, std::string& out)
     } else {
         out += value.dump(-1, ' ', true);
     }
-}
-
-std::string one_line(std::string_view text)
-{
-    std::string out;
-    for (char c : text) {
-        if (c == '\n' || c == '\r' || c == '\t')
-            c = ' ';
-        out += c;
-    }
-    while (!out.empty() && out.back() == ' ')
-        out.pop_back();
-    return out;
 }
 
 std::string id_for_message(const EntityView& entity)
@@ -170,7 +157,9 @@ PullClient::PullClient(Transport& transport, StateStore* store, PullOptions opti
 {
 }
 
-PullReport PullClient::run(const std::string& pipe, const EntityHandler& on_entity)
+PullReport PullClient::run(const std::string& pipe,
+                           const EntityHandler& on_entity,
+                           const OutputFlush& flush_output)
 {
     const auto started = std::chrono::steady_clock::now();
     PullReport report;
@@ -218,9 +207,17 @@ PullReport PullClient::run(const std::string& pipe, const EntityHandler& on_enti
 
     std::size_t without_updated = 0;
     SinceValue updated;
+    bool checkpoint_due = false;
     auto save = [&](const SinceValue& offset) -> bool {
         if (!store_)
             return true;
+        // Everything before the offset must be safely written before the offset says so.
+        if (flush_output) {
+            if (auto problem = flush_output()) {
+                fail(PullFailure::Kind::output, "cannot write the output: " + *problem);
+                return false;
+            }
+        }
         try {
             store_->save_offset(pipe, offset.to_json());
             summary.offset_after = offset;
@@ -253,8 +250,9 @@ PullReport PullClient::run(const std::string& pipe, const EntityHandler& on_enti
         updated.text.assign(e.updated);
         if (auto problem = tracker.observe(updated))
             return id_for_message(e) + " at index " + std::to_string(e.index) + ": " + *problem;
-        if (auto checkpoint = tracker.take_checkpoint(); checkpoint && !save(*checkpoint))
-            return std::string("cannot store a checkpoint");
+        // spec §3.3 checkpoints, stored only once the response they are in has parsed whole
+        // (spec §15: a cut-short or invalid body must not move the offset)
+        checkpoint_due = tracker.take_checkpoint().has_value() || checkpoint_due;
         return std::nullopt;
     };
 
@@ -295,11 +293,8 @@ PullReport PullClient::run(const std::string& pipe, const EntityHandler& on_enti
             return finish();
         }
         if (sink.status() != 0 && !is_success(sink.status())) {
-            auto message = name + ": status " + std::to_string(sink.status());
-            if (!sink.reason().empty())
-                message += " " + sink.reason();
-            if (!sink.error_body().empty())
-                message += "; body: " + one_line(sink.error_body());
+            const auto message =
+                name + ": " + describe_status(sink.status(), sink.reason(), sink.error_body());
             fail(PullFailure::Kind::service, message);
             return finish();
         }
@@ -316,6 +311,11 @@ PullReport PullClient::run(const std::string& pipe, const EntityHandler& on_enti
                  name + ": bad body: " + sink.stream_error()->message + " (byte " +
                      std::to_string(sink.stream_error()->offset) + ")");
             return finish();
+        }
+        if (checkpoint_due) {
+            checkpoint_due = false;
+            if (auto offset = tracker.offset_on_success(); offset && !save(*offset))
+                return finish();
         }
         if (sink.parser().single_object())
             summary.warnings.push_back(name +
@@ -359,6 +359,9 @@ PullReport PullClient::run(const std::string& pipe, const EntityHandler& on_enti
                                    " entities had no _updated, so they cannot move the offset");
     if (auto offset = tracker.offset_on_success())
         save(*offset);
+    else if (flush_output)
+        if (auto problem = flush_output())
+            fail(PullFailure::Kind::output, "cannot write the output: " + *problem);
     return finish();
 }
 

@@ -55,9 +55,10 @@ struct PullSummary {
     std::vector<std::string> warnings;
 };
 
-/// Why a run failed. `kind` maps to exit codes: service → 3, interrupted → 130, store → 4.
+/// Why a run failed. `kind` maps to exit codes: service → 3, interrupted → 130, store and
+/// output (the entities could not be written) → 4.
 struct PullFailure {
-    enum class Kind : std::uint8_t { service, interrupted, store };
+    enum class Kind : std::uint8_t { service, interrupted, store, output };
     Kind kind = Kind::service;
     std::string message; ///< one line naming the request, e.g. `GET http://…?since=4: status 500`
 };
@@ -74,13 +75,19 @@ struct PullReport {
 class PullClient {
 public:
     using EntityHandler = std::function<void(const EntityView&)>;
+    /// Makes every entity handed on so far durable; returns what went wrong, if anything.
+    using OutputFlush = std::function<std::optional<std::string>()>;
 
     /// `store` may be null: then no offset is read or kept.
     PullClient(Transport& transport, StateStore* store, PullOptions options);
 
     /// Runs the source once for `pipe` (whose offset is used), handing each entity to
-    /// `on_entity` as it arrives. Never throws for service behaviour; see PullReport.
-    PullReport run(const std::string& pipe, const EntityHandler& on_entity);
+    /// `on_entity` as it arrives. `flush_output`, when given, is called before every offset is
+    /// stored, so an offset never covers entities that did not reach the output. Never throws
+    /// for service behaviour; see PullReport.
+    PullReport run(const std::string& pipe,
+                   const EntityHandler& on_entity,
+                   const OutputFlush& flush_output = {});
 
 private:
     Transport& transport_;

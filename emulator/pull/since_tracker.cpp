@@ -133,7 +133,10 @@ std::optional<std::string> SinceTracker::observe(const SinceValue& updated)
         return std::nullopt;
     case SinceStrategy::max: {
         if (!candidate_) {
-            candidate_ = updated;
+            // The offset never moves back: a service that ignores since (spec §15) and returns
+            // older values leaves it where it was.
+            auto order = stored_ ? compare_since(updated, *stored_) : std::nullopt;
+            candidate_ = order && *order < 0 ? *stored_ : updated;
             return std::nullopt;
         }
         auto order = compare_since(updated, *candidate_);

@@ -50,7 +50,8 @@ const char* to_string(SinceStrategy strategy) noexcept;
 
 /// The offset bookkeeping of one run, with no I/O (spec §3.3):
 /// - none: `since` is never sent and nothing is stored;
-/// - max: the offset to store is the largest `_updated` seen, and only if the run succeeds;
+/// - max: the offset to store is the largest `_updated` seen (never below the stored offset),
+///   and only if the run succeeds;
 /// - chronological: the offset follows the last `_updated` seen; a checkpoint is due every
 ///   `checkpoint_interval` entities so that a failed run resumes from the last one.
 class SinceTracker {

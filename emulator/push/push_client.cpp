@@ -10,7 +10,7 @@ namespace sesam::emulator {
 
 namespace {
 
-constexpr std::size_t kErrorBodyBytes = 1024;
+constexpr std::size_t kErrorBodyBytes = kErrorBodyShown;
 
 /// Keeps the status and the start of the body (for messages); the body is otherwise ignored
 /// (spec §4.4: any 2xx is success, the body does not matter).
@@ -31,17 +31,6 @@ public:
     std::string reason;
     std::string body;
 };
-
-std::string one_line(std::string_view text)
-{
-    std::string out(text);
-    for (auto& c : out)
-        if (c == '\n' || c == '\r' || c == '\t')
-            c = ' ';
-    while (!out.empty() && out.back() == ' ')
-        out.pop_back();
-    return out;
-}
 
 /// The entities of the sync, read from the dataset one batch at a time (so memory is bounded by
 /// the batch, whatever the dataset's size). The machine only ever asks for the current batch
@@ -191,12 +180,11 @@ PushReport PushClient::run(const std::string& pipe)
         } else {
             if (answer.status == 409)
                 result = PushResult::conflict; // spec §4.4
-            last_error = describe(request) + ": status " + std::to_string(answer.status);
-            if (!answer.reason.empty())
-                last_error += " " + answer.reason;
-            if (!answer.body.empty())
-                last_error += "; body: " + one_line(answer.body);
+            last_error = describe(request) + ": " +
+                         describe_status(answer.status, answer.reason, answer.body);
         }
+        if (result != PushResult::acknowledged && action.count == 0)
+            last_error += " (the trailing empty batch)"; // spec §4.2, §15
         if (result == PushResult::acknowledged && action.count > 0) {
             summary.entities += action.count;
             for (std::size_t i = 0; i < action.count; ++i)
@@ -219,7 +207,9 @@ PushReport PushClient::run(const std::string& pipe)
     try {
         const bool conflict = outcome.stop == PushOutcome::Stop::conflict;
         if (summary.full_sync) {
-            if (outcome.complete && !interrupted && !conflict) {
+            // Only a clean full sync moves the offset: entities that failed for good were
+            // deleted by the receiver at is_last, so the next run must send them again.
+            if (outcome.ok() && !interrupted) {
                 if (dataset_max) {
                     state_.save_offset(pipe, std::to_string(*dataset_max));
                     summary.offset_after = dataset_max;

@@ -4,16 +4,7 @@ namespace sesam::emulator {
 
 namespace {
 
-constexpr std::size_t kErrorBodyBytes = 1024;
-
-std::string one_line(std::string_view text)
-{
-    std::string out(text);
-    for (auto& c : out)
-        if (c == '\n' || c == '\r' || c == '\t')
-            c = ' ';
-    return out;
-}
+constexpr std::size_t kErrorBodyBytes = kErrorBodyShown;
 
 /// Parses the transform's answer as it arrives and hands each entity on.
 class OutputSink final : public ResponseSink {
@@ -111,9 +102,15 @@ bool TransformClient::send_batch()
     request.body = std::move(batch_);
     summary.bytes_sent += request.body.size();
 
+    // A batch's answer is held until it has parsed whole: a failed batch adds nothing to the
+    // output. Memory is bounded by one answer.
+    struct Held {
+        EntityView view;
+        std::string bytes;
+    };
+    std::vector<Held> held;
     OutputSink sink(options_.parser, [&](const EntityView& e) {
-        ++summary.entities_out;
-        on_output_(e);
+        held.push_back({e, std::string(e.bytes)});
     });
     auto sent = transport_.send(request, sink);
     summary.bytes_received += sink.bytes_received;
@@ -130,11 +127,7 @@ bool TransformClient::send_batch()
     };
     // spec §5.1: any non-2xx status fails the run
     if (sink.status != 0 && !is_success(sink.status)) {
-        auto message = "status " + std::to_string(sink.status);
-        if (!sink.reason.empty())
-            message += " " + sink.reason;
-        if (!sink.error_body.empty())
-            message += "; body: " + one_line(sink.error_body);
+        const auto message = describe_status(sink.status, sink.reason, sink.error_body);
         return fail(message);
     }
     if (sink.stream_error)
@@ -147,6 +140,11 @@ bool TransformClient::send_batch()
     if (sink.stream_error)
         return fail("bad body: " + sink.stream_error->message + " (byte " +
                     std::to_string(sink.stream_error->offset) + ")");
+    for (auto& h : held) {
+        h.view.bytes = h.bytes;
+        ++summary.entities_out;
+        on_output_(h.view);
+    }
     if (sink.parser().single_object())
         summary.warnings.push_back(name +
                                    ": the answer is a single object, not an array; taken as one "

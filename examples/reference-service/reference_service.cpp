@@ -49,9 +49,16 @@ Response json_response(unsigned version, http::status status, std::string body)
     return res;
 }
 
+/// JSON text of a value that may hold bytes from the request (a decoded URL can be invalid
+/// UTF-8): those are replaced rather than throwing.
+std::string text(const nlohmann::json& value)
+{
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 Response error_response(unsigned version, http::status status, const std::string& message)
 {
-    return json_response(version, status, nlohmann::json{{"error", message}}.dump());
+    return json_response(version, status, text(nlohmann::json{{"error", message}}));
 }
 
 /// An error response when the request has a Content-Type other than JSON. Sesam sends exactly
@@ -180,7 +187,7 @@ struct ReferenceService::Impl : std::enable_shared_from_this<Impl> {
                 req.version(), static_cast<http::status>(answer.status), answer.message);
         return json_response(req.version(),
                              http::status::ok,
-                             nlohmann::json{{"ok", true}, {"message", answer.message}}.dump());
+                             text(nlohmann::json{{"ok", true}, {"message", answer.message}}));
     }
 
     /// spec §5.1: POST /transform answers a JSON array that replaces the batch.
@@ -278,7 +285,13 @@ struct ReferenceService::Impl : std::enable_shared_from_this<Impl> {
                 break;
             }
             const auto& req = parser.get();
-            auto res = handle(req);
+            Response res;
+            try {
+                res = handle(req);
+            } catch (const std::exception& e) {
+                // A bug must still get an answer and a log line, never a silent drop.
+                res = error_response(req.version(), http::status::internal_server_error, e.what());
+            }
             res.keep_alive(req.keep_alive());
             log(std::string(req.method_string()) + " " + std::string(req.target()) + " -> " +
                 std::to_string(res.result_int()));

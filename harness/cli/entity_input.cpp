@@ -50,7 +50,18 @@ void read_entities(const std::string& path,
     std::size_t first = 0;
     while (first < got && std::string_view(" \t\r\n").find(buffer[first]) != std::string_view::npos)
         ++first;
-    const bool json_lines = first < got && buffer[first] == '{';
+    if (first == got && got < buffer.size())
+        throw UsageError(name +
+                         ": the input is empty (expected a JSON array or JSON lines of entities)");
+    // JSON lines when the first line holds one whole object; else one document (an array, or a
+    // single object spread over lines).
+    bool json_lines = false;
+    if (first < got && buffer[first] == '{') {
+        const std::string_view rest(buffer.data() + first, got - first);
+        const auto first_line = rest.substr(0, rest.find('\n'));
+        em::EntityStreamParser probe([](const em::EntityView&) {});
+        json_lines = !probe.feed(first_line) && !probe.finish();
+    }
 
     if (!json_lines) {
         em::EntityStreamParser parser(

@@ -55,10 +55,18 @@ void EntityOutput::write(std::string_view entity, bool has_line_breaks)
     }
     ++count_;
     if (buffer_.size() >= kBlockBytes)
-        flush();
+        write_buffer();
 }
 
-void EntityOutput::flush()
+std::optional<std::string> EntityOutput::flush()
+{
+    write_buffer();
+    if (failed_)
+        return (path_ == "-" ? std::string("stdout") : path_) + ": " + std::strerror(error_);
+    return std::nullopt;
+}
+
+void EntityOutput::write_buffer()
 {
     std::size_t done = 0;
     while (!failed_ && done < buffer_.size()) {
@@ -75,22 +83,21 @@ void EntityOutput::flush()
     buffer_.clear();
 }
 
-void EntityOutput::close()
+std::optional<std::string> EntityOutput::close()
 {
     if (fd_ < 0)
-        return;
+        return std::nullopt;
     if (format_ == OutputFormat::json)
         buffer_ += count_ == 0 ? "]\n" : "\n]\n";
-    flush();
+    write_buffer();
     if (owned_ && ::close(fd_) != 0 && !failed_) {
         failed_ = true;
         error_ = errno;
     }
     fd_ = -1;
     if (failed_)
-        throw std::runtime_error("writing output " +
-                                 (path_ == "-" ? std::string("to stdout") : path_) +
-                                 " failed: " + std::strerror(error_));
+        return (path_ == "-" ? std::string("stdout") : path_) + ": " + std::strerror(error_);
+    return std::nullopt;
 }
 
 } // namespace sesam::harness

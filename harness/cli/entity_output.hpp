@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,11 +22,15 @@ public:
 
     void write(std::string_view entity, bool has_line_breaks);
 
-    /// Ends the array and flushes. Throws std::runtime_error on a write error (disk full).
-    void close();
+    /// Writes out what is buffered. Returns the error (a full disk, a closed pipe) if this or an
+    /// earlier write failed.
+    std::optional<std::string> flush();
+
+    /// Ends the array and flushes. Returns the error, if any write failed.
+    std::optional<std::string> close();
 
 private:
-    void flush();
+    void write_buffer();
 
     int fd_ = -1;
     bool owned_ = false;

@@ -13,8 +13,8 @@ namespace {
 
 std::chrono::milliseconds to_ms(double seconds, const char* flag)
 {
-    if (!(seconds > 0))
-        throw UsageError(fmt::format("{} must be a positive number of seconds", flag));
+    if (!(seconds >= 0.001 && seconds <= 1e6))
+        throw UsageError(fmt::format("{} must be between 0.001 and 1000000 seconds", flag));
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
 }
 
@@ -25,8 +25,11 @@ em::HttpHeaders HttpArgs::parsed_headers() const
     em::HttpHeaders out;
     for (const auto& line : headers) {
         auto header = em::parse_header_line(line);
-        if (!header)
-            throw UsageError("--header '" + line + "' is not of the form 'Name: value'");
+        if (!header) {
+            // Only the first word: the rest may be a secret.
+            const auto name = line.substr(0, line.find_first_of(" :"));
+            throw UsageError("--header '" + name + " …' is not of the form 'Name: value'");
+        }
         out.push_back(std::move(*header));
     }
     return out;

@@ -5,12 +5,16 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <csignal>
 #include <exception>
 #include <vector>
 
 int main(int argc, char** argv)
 {
     using namespace sesam::harness;
+    // A closed pipe (`sesam-emu pull … | head`) becomes a write error (EPIPE) that is reported
+    // and stops the run before an offset moves, instead of killing the process.
+    std::signal(SIGPIPE, SIG_IGN);
     CLI::App app{
         "sesam-emu plays the Sesam side of Sesam's HTTP protocols (json source, json sink,\n"
         "http transform) against a microservice, locally and in CI."};

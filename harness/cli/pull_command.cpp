@@ -87,10 +87,13 @@ int run_pull(const PullArgs& args)
     InterruptGuard guard(ioc, transport);
 
     em::PullClient client(transport, &*store, options);
-    auto report = client.run(pipe, [&](const em::EntityView& entity) {
-        output.write(entity.bytes, entity.has_line_breaks);
-    });
-    output.close();
+    auto report = client.run(
+        pipe,
+        [&](const em::EntityView& entity) { output.write(entity.bytes, entity.has_line_breaks); },
+        [&] { return output.flush(); });
+    if (auto problem = output.close(); problem && report.ok())
+        report.failure =
+            em::PullFailure{em::PullFailure::Kind::output, "cannot write the output: " + *problem};
 
     for (const auto& warning : report.summary.warnings)
         fmt::print(stderr, "sesam-emu pull: warning: {}\n", warning);
@@ -112,7 +115,8 @@ int run_pull(const PullArgs& args)
     fmt::print(stderr, "sesam-emu pull: error: {}\n", report.failure->message);
     if (guard.interrupted() || report.failure->kind == em::PullFailure::Kind::interrupted)
         return exit_interrupted;
-    if (report.failure->kind == em::PullFailure::Kind::store)
+    if (report.failure->kind == em::PullFailure::Kind::store ||
+        report.failure->kind == em::PullFailure::Kind::output)
         return exit_internal;
     return exit_service_failed;
 }

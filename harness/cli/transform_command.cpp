@@ -50,7 +50,7 @@ int run_transform(const TransformArgs& args)
     read_entities(args.input,
                   [&](std::string_view entity, std::size_t) { return client.add(entity); });
     const auto report = client.finish();
-    output.close();
+    const auto output_problem = output.close();
 
     for (const auto& warning : report.summary.warnings)
         fmt::print(stderr, "sesam-emu transform: warning: {}\n", warning);
@@ -63,6 +63,11 @@ int run_transform(const TransformArgs& args)
                format_bytes(s.bytes_sent),
                format_bytes(s.bytes_received),
                s.seconds);
+    if (report.ok() && output_problem) {
+        fmt::print(
+            stderr, "sesam-emu transform: error: cannot write the output: {}\n", *output_problem);
+        return exit_internal;
+    }
     if (report.ok())
         return exit_ok;
     fmt::print(stderr, "sesam-emu transform: error: {}\n", report.failure->message);

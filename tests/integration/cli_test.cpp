@@ -67,12 +67,16 @@ TEST_F(CliTest, UsageErrorsExitTwoWithOneLine)
          "page_size needs supports_since, is_chronological and is_since_comparable all true"},
         {"pull not-a-url", "'not-a-url' is not a valid absolute URL"},
         {"pull https://127.0.0.1/e", "https is not supported"},
-        {"pull http://127.0.0.1:1/e --header nocolon", "--header 'nocolon' is not of the form"},
+        {"pull http://127.0.0.1:1/e --header nocolon", "--header 'nocolon …' is not of the form"},
+        {"pull http://127.0.0.1:99999/e", "port 99999 is not between 1 and 65535"},
+        {"pull http://user:hunter2@127.0.0.1:1/e", "a URL with user:password is not supported"},
+        {"pull http://127.0.0.1:1/e --read-timeout 1e30", "--read-timeout must be between"},
         {"pull http://127.0.0.1:1/e --subset '[oops'", "subset is not valid JSON"},
         {"pull http://127.0.0.1:1/e --format xml", "--format"},
         {"pull http://127.0.0.1:1/e --is-since-comparable maybe", "--is-since-comparable"},
         {"pull http://127.0.0.1:1/e --state /proc/nope/state.db", "(--state)"},
-        {"pull http://127.0.0.1:1/e --read-timeout 0", "--read-timeout must be a positive"},
+        {"pull http://127.0.0.1:1/e --read-timeout 0",
+         "--read-timeout must be between 0.001 and 1000000 seconds"},
         {"pull http://127.0.0.1:1/e --bogus", "--bogus"},
         {"serve --data /no/such/file.json", "--data"},
         {"serve --host not-an-ip", "--host 'not-an-ip' is not an IP address"},
@@ -84,6 +88,7 @@ TEST_F(CliTest, UsageErrorsExitTwoWithOneLine)
         EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
         EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << "\n" << r.err;
         EXPECT_EQ(r.err.find("terminate called"), std::string::npos) << r.err;
+        EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;
     }
 }
 
@@ -290,6 +295,76 @@ TEST_F(CliTest, TransformUsageErrors)
     r = emu("transform http://127.0.0.1:9/t --input /no/such/file.json");
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("cannot read input /no/such/file.json"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, HeaderErrorsDoNotEchoTheValue)
+{
+    auto r = emu("pull http://127.0.0.1:1/e --header 'Authorization Bearer s3cr3t' --state " +
+                 path("s.db"));
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err.find("s3cr3t"), std::string::npos) << r.err;
+}
+
+// An offset never covers entities that did not reach the output
+TEST_F(CliTest, UnwritableOutputExitsFourAndKeepsTheOffset)
+{
+    ChildProcess serve(kBinary + " serve --port 0 --quiet");
+    const auto url = serve.first_line().substr(13) + "entities";
+    auto r = emu("pull " + url + " --supports-since -o /dev/full --state " + path("s.db"));
+    EXPECT_EQ(r.exit_code, 4) << r.err;
+    EXPECT_NE(
+        r.err.find(
+            "sesam-emu pull: error: cannot write the output: /dev/full: No space left on device"),
+        std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("offset none -> none"), std::string::npos) << r.err;
+    auto again = emu("pull " + url + " --supports-since -o /dev/null --state " + path("s.db"));
+    EXPECT_NE(again.err.find("14 entities"), std::string::npos)
+        << "nothing was lost: " << again.err;
+}
+
+TEST_F(CliTest, AClosedPipeIsAnErrorNotACrash)
+{
+    ChildProcess serve(kBinary + " serve --port 0 --quiet");
+    const auto url = serve.first_line().substr(13) + "entities";
+    // The reader closes its end at once; the pull writes only after its request, so it meets
+    // EPIPE (SIGPIPE is ignored) and must report it and keep the offset where it was.
+    run_command("sh -c '(" + kBinary + " pull " + url + " --supports-since --state " +
+                path("s.db") + " 2>" + path("err") + "; echo $? >" + path("rc") +
+                ") | (exec 0<&-; sleep 1)'");
+    EXPECT_EQ(slurp(path("rc")), "4\n");
+    const auto err = slurp(path("err"));
+    EXPECT_NE(err.find("cannot write the output: stdout: Broken pipe"), std::string::npos) << err;
+    auto again = emu("pull " + url + " --supports-since -o /dev/null --state " + path("s.db"));
+    EXPECT_NE(again.err.find("14 entities"), std::string::npos) << again.err;
+}
+
+TEST_F(CliTest, InputFilesEmptyOrOneObjectOverManyLines)
+{
+    std::ofstream(path("empty.json")) << "  \n";
+    auto r =
+        emu("push http://127.0.0.1:9/r --input " + path("empty.json") + " --state " + path("s.db"));
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("the input is empty"), std::string::npos) << r.err;
+
+    ChildProcess serve(kBinary + " serve --port 0 --quiet");
+    const auto base = serve.first_line().substr(13);
+    std::ofstream(path("one.json")) << "{\n  \"_id\": \"solo\",\n  \"n\": 1\n}\n";
+    r = emu("transform " + base + "transform --input " + path("one.json") + " -o " +
+            path("out.json"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto out = nlohmann::json::parse(slurp(path("out.json")));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0]["_id"], "solo");
+}
+
+TEST_F(CliTest, InvalidUtf8InAUrlGetsAnAnswerFromTheReferenceService)
+{
+    ChildProcess serve(kBinary + " serve --port 0 --quiet");
+    const auto base = serve.first_line().substr(13);
+    auto r = emu("pull '" + base + "entities?since=%FF' --state " + path("s.db"));
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("status 400"), std::string::npos) << r.err;
 }
 
 } // namespace

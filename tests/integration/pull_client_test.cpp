@@ -184,19 +184,25 @@ TEST_F(PullClientTest, MaxStrategyStoresTheLargestValueOnlyOnSuccess)
     EXPECT_EQ(targets(server).back(), "/e?since=9");
 }
 
-// spec §3.3 chronological: a failed run resumes from the last checkpoint
-TEST_F(PullClientTest, ChronologicalFailureKeepsTheLastCheckpoint)
+/// Chunked answer of entities x<from>..x<to> with _updated = n, cut short after them when `cut`.
+std::string chunked_entities(int from, int to, bool cut)
+{
+    std::string body = "[";
+    for (int i = from; i <= to; ++i)
+        body += (i > from ? "," : "") + std::string(R"({"_id":"x)") + std::to_string(i) +
+                R"(","_updated":)" + std::to_string(i) + "}";
+    body += cut ? ",{\"_id\":\"x" : "]";
+    char size[32];
+    std::snprintf(size, sizeof size, "%zx\r\n", body.size());
+    return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string(size) + body +
+           "\r\n" + (cut ? "" : "0\r\n\r\n");
+}
+
+// spec §15 over §3.3: a cut-short body moves no offset, even past a due checkpoint
+TEST_F(PullClientTest, NoCheckpointFromAResponseThatIsCutShort)
 {
     ScriptedServer server([](const RawRequest&, RawConnection& c) {
-        c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-        std::string body = "[";
-        for (int i = 1; i <= 5; ++i)
-            body += (i > 1 ? "," : "") + std::string(R"({"_id":"x)") + std::to_string(i) +
-                    R"(","_updated":)" + std::to_string(i) + "}";
-        body += ",{\"_id\":\"x6\",";
-        char size[32];
-        std::snprintf(size, sizeof size, "%zx\r\n", body.size());
-        c.write(size + body + "\r\n");
+        c.write(chunked_entities(1, 5, true));
         c.close();
     });
     auto o = chronological(server.base_url() + "/e");
@@ -204,7 +210,49 @@ TEST_F(PullClientTest, ChronologicalFailureKeepsTheLastCheckpoint)
     auto run = pull(o);
     ASSERT_FALSE(run.report.ok());
     EXPECT_EQ(run.report.summary.entities, 5u);
-    EXPECT_EQ(store.load_offset("pipe"), "4") << "checkpoints at 2 and 4; 5 was never checkpointed";
+    EXPECT_FALSE(store.load_offset("pipe"));
+}
+
+// spec §3.3 chronological: a failed run resumes from the last checkpoint (of a whole page)
+TEST_F(PullClientTest, ChronologicalFailureResumesFromTheLastCompletePage)
+{
+    ScriptedServer server([](const RawRequest& r, RawConnection& c) {
+        if (r.target.find("since=4") != std::string::npos) {
+            c.write(chunked_entities(5, 5, true));
+            c.close();
+        } else if (r.target.find("since=2") != std::string::npos) {
+            c.write(chunked_entities(3, 4, false));
+        } else {
+            c.write(chunked_entities(1, 2, false));
+        }
+    });
+    auto o = chronological(server.base_url() + "/e", 2);
+    o.checkpoint_interval = 2;
+    auto run = pull(o);
+    ASSERT_FALSE(run.report.ok());
+    EXPECT_EQ(run.report.summary.entities, 5u);
+    EXPECT_EQ(store.load_offset("pipe"), "4") << "pages 1 and 2 parsed whole; page 3 did not";
+}
+
+// An offset never covers entities that did not reach the output
+TEST_F(PullClientTest, AnOutputThatCannotBeWrittenStopsTheRunBeforeTheOffsetMoves)
+{
+    RunningReferenceService service(numbered(6));
+    BeastTransport transport(ioc, TransportOptions{5s, 5s});
+    PullClient client(transport, &store, chronological(service.base_url() + "entities", 2));
+    int flushes = 0;
+    auto report = client.run(
+        "pipe",
+        [](const EntityView&) {},
+        [&]() -> std::optional<std::string> {
+            ++flushes;
+            return std::string("No space left on device");
+        });
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.failure->kind, PullFailure::Kind::output);
+    EXPECT_EQ(report.failure->message, "cannot write the output: No space left on device");
+    EXPECT_EQ(flushes, 1);
+    EXPECT_FALSE(store.load_offset("pipe"));
 }
 
 TEST_F(PullClientTest, SubsetIsSentWithPythonSpacing)

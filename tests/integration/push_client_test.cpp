@@ -200,7 +200,9 @@ TEST_F(PushClientTest, FailingEmptyBatchFailsTheSyncAndTheNextRunIsFullAgain)
     auto report = push(server.base_url() + "/r");
     ASSERT_FALSE(report.ok());
     EXPECT_EQ(report.failure->kind, PushFailure::Kind::service);
-    EXPECT_NE(report.failure->message.find("status 500"), std::string::npos)
+    EXPECT_NE(
+        report.failure->message.find("status 500 Error; body: no data (the trailing empty batch)"),
+        std::string::npos)
         << report.failure->message;
     EXPECT_EQ(report.summary.requests, 5u)
         << "one data batch, then the empty one tried 1 + 3 times";
@@ -288,6 +290,25 @@ TEST_F(PushClientTest, OffsetStopsAtTheFirstUnacknowledgedEntity)
     ASSERT_FALSE(report.ok());
     EXPECT_EQ(report.summary.failed, 1u);
     EXPECT_EQ(state.load_offset("pipe"), "1") << "p2 (_updated 2) was not acknowledged";
+}
+
+// A full sync that skipped a failed entity is not clean: the receiver deleted it at is_last,
+// so the offset must not move and the next run is full again.
+TEST_F(PushClientTest, FullSyncWithAFailedEntityKeepsNoOffset)
+{
+    load_range(0, 4);
+    ScriptedServer server([](const RawRequest& r, RawConnection& c) {
+        c.write(
+            ScriptedServer::response(r.body.find("\"p2\"") != std::string::npos ? 500 : 200, ""));
+    });
+    PushSettings settings{.batch_size = 2, .batch_retries = 0, .max_consecutive_write_errors = 2};
+    auto report = push(server.base_url() + "/r", settings);
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.summary.failed, 1u);
+    EXPECT_EQ(report.summary.entities, 3u);
+    EXPECT_FALSE(state.load_offset("pipe"));
+    auto again = push(server.base_url() + "/r", settings);
+    EXPECT_TRUE(again.summary.full_sync);
 }
 
 TEST_F(PushClientTest, IncrementalEmptyBatchCanBeTurnedOff)

@@ -76,10 +76,14 @@ TEST_F(TransformClientTest, FanOutReplacesTheBatch)
               std::string::npos);
 }
 
-TEST_F(TransformClientTest, CutShortAnswerFailsNamingTheBatch)
+TEST_F(TransformClientTest, CutShortAnswerFailsNamingTheBatchAndAddsNothing)
 {
     ScriptedServer server([](const RawRequest&, RawConnection& c) {
-        c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n[{\"_id\r\n");
+        const std::string part = R"([{"_id":"a"},{"_id":"b"},{"_id)";
+        char size[16];
+        std::snprintf(size, sizeof size, "%zx\r\n", part.size());
+        c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string(size) + part +
+                "\r\n");
         c.close();
     });
     auto report = run(server.base_url() + "/t", 5, 2);
@@ -89,6 +93,8 @@ TEST_F(TransformClientTest, CutShortAnswerFailsNamingTheBatch)
                   "batch 1 (entities 0-1): POST " + server.base_url() + "/t: ", 0),
               0u)
         << report.failure->message;
+    EXPECT_TRUE(output.empty()) << "a failed batch's answer never reaches the output";
+    EXPECT_EQ(report.summary.entities_out, 0u);
 }
 
 // spec §1 parser tolerance: when emulating, a bare object is one entity, with a warning

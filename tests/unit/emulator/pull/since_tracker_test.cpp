@@ -76,6 +76,17 @@ TEST(MaxStrategy, MixedTypesAreAnError)
               "comparable values of one type)");
 }
 
+TEST(MaxStrategy, NeverMovesBelowTheStoredOffset)
+{
+    SinceTracker t(SinceStrategy::max, num("50"), std::nullopt);
+    EXPECT_FALSE(t.observe(num("3")));
+    EXPECT_FALSE(t.observe(num("7")));
+    EXPECT_EQ(t.offset_on_success(), num("50"));
+    SinceTracker u(SinceStrategy::max, num("50"), std::nullopt);
+    EXPECT_FALSE(u.observe(num("60")));
+    EXPECT_EQ(u.offset_on_success(), num("60"));
+}
+
 TEST(MaxStrategy, NothingSeenLeavesStoredOffset)
 {
     SinceTracker t(SinceStrategy::max, num("5"), std::nullopt);
