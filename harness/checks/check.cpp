@@ -40,13 +40,15 @@ std::string shell_quote(std::string_view s)
 /// Records a source response: the strict verdict on the body and a summary of each entity.
 class RecordingSink final : public em::ResponseSink {
 public:
-    explicit RecordingSink(SourceResponse& out)
+    explicit RecordingSink(ServiceResponse& out)
         : out_(out), parser_([this](const em::EntityView& e) { add(e); }, options())
     {
     }
     void on_head(const em::HttpResponseHead& head) override { out_.status = head.status; }
     bool on_body(std::string_view bytes) override
     {
+        if (out_.body_start.size() < em::kErrorBodyShown)
+            out_.body_start.append(bytes.substr(0, em::kErrorBodyShown - out_.body_start.size()));
         if (out_.status < 200 || out_.status > 299)
             return true;
         if (auto error = parser_.feed(bytes)) {
@@ -95,7 +97,7 @@ private:
         out_.entities.push_back(std::move(s));
     }
 
-    SourceResponse& out_;
+    ServiceResponse& out_;
     em::EntityStreamParser parser_;
 };
 
@@ -118,7 +120,7 @@ std::string CheckContext::curl(const em::HttpRequest& request) const
     return out + " " + shell_quote(request.url);
 }
 
-const SourceResponse&
+const ServiceResponse&
 CheckContext::get(const std::vector<std::pair<std::string, std::string>>& params)
 {
     if (auto it = cache_.find(params); it != cache_.end())
@@ -126,22 +128,45 @@ CheckContext::get(const std::vector<std::pair<std::string, std::string>>& params
     return fetch(cache_[params], params);
 }
 
-const SourceResponse&
+const ServiceResponse&
 CheckContext::get_again(const std::vector<std::pair<std::string, std::string>>& params)
 {
-    again_.push_back(std::make_unique<SourceResponse>());
+    again_.push_back(std::make_unique<ServiceResponse>());
     return fetch(*again_.back(), params);
 }
 
-SourceResponse& CheckContext::fetch(SourceResponse& out,
-                                    const std::vector<std::pair<std::string, std::string>>& params)
+ServiceResponse& CheckContext::fetch(ServiceResponse& out,
+                                     const std::vector<std::pair<std::string, std::string>>& params)
 {
-    order_.push_back(&out);
     auto url = em::add_query_params(service_.url, params);
     em::HttpRequest request;
     request.url =
         std::holds_alternative<std::string>(url) ? std::get<std::string>(url) : service_.url;
     request.headers = service_.headers;
+    return exchange(out, request);
+}
+
+const ServiceResponse&
+CheckContext::post(const std::vector<std::pair<std::string, std::string>>& params,
+                   std::string body,
+                   const std::string& content_type)
+{
+    again_.push_back(std::make_unique<ServiceResponse>());
+    auto url = em::add_query_params(service_.url, params);
+    em::HttpRequest request;
+    request.method = "POST";
+    request.url =
+        std::holds_alternative<std::string>(url) ? std::get<std::string>(url) : service_.url;
+    request.headers = service_.headers;
+    if (!em::find_header(request.headers, "Content-Type"))
+        em::set_header(request.headers, "Content-Type", content_type);
+    request.body = std::move(body);
+    return exchange(*again_.back(), request);
+}
+
+ServiceResponse& CheckContext::exchange(ServiceResponse& out, const em::HttpRequest& request)
+{
+    order_.push_back(&out);
     out.request = em::describe(request);
     out.curl = curl(request);
     RecordingSink sink(out);
@@ -162,6 +187,10 @@ const std::vector<Check>& all_checks()
 {
     static const std::vector<Check> checks = [] {
         std::vector<Check> all = source_checks();
+        for (auto& c : sink_checks())
+            all.push_back(std::move(c));
+        for (auto& c : transform_checks())
+            all.push_back(std::move(c));
         return all;
     }();
     return checks;

@@ -40,13 +40,15 @@ struct EntitySummary {
     std::optional<std::string> transit_problem; ///< what is wrong with it
 };
 
-/// One GET of a source, recorded: the request, what came back, and the strict verdict on the
-/// body (spec §3.2: one complete JSON array of objects).
-struct SourceResponse {
-    std::string request; ///< `GET URL`
+/// One request to the service, recorded: the request, what came back, and the strict verdict
+/// on the body as a list of entities (spec §1, §3.2, §5.1: one complete JSON array of objects;
+/// a sink's answer body is not judged by the sink checks).
+struct ServiceResponse {
+    std::string request; ///< `GET URL` or `POST URL`
     std::string curl;    ///< a command that reproduces it (secrets masked)
     std::optional<std::string> transport_error;
     int status = 0;
+    std::string body_start; ///< the first bytes of the answer, for evidence (200 at most)
     std::optional<std::string> body_error; ///< why the body is not one complete JSON array
     std::vector<EntitySummary> entities;
 
@@ -64,16 +66,24 @@ public:
 
     /// GET of the source URL with these query parameters (spec §1: added to the URL's own),
     /// cached by parameters.
-    const SourceResponse& get(const std::vector<std::pair<std::string, std::string>>& params);
+    const ServiceResponse& get(const std::vector<std::pair<std::string, std::string>>& params);
 
     /// The full pull: no since, no limit (spec §3.5).
-    const SourceResponse& full_pull() { return get({}); }
+    const ServiceResponse& full_pull() { return get({}); }
+
+    /// POST `body` to the service URL with these query parameters (added to the URL's own) and
+    /// the service's headers; `Content-Type: application/json` unless `content_type` says
+    /// otherwise or a service header sets it. Never cached.
+    const ServiceResponse& post(const std::vector<std::pair<std::string, std::string>>& params,
+                                std::string body,
+                                const std::string& content_type = "application/json");
 
     /// The same GET again, not from the cache (to see whether answers repeat).
-    const SourceResponse& get_again(const std::vector<std::pair<std::string, std::string>>& params);
+    const ServiceResponse&
+    get_again(const std::vector<std::pair<std::string, std::string>>& params);
 
     /// Every source response fetched so far, in order.
-    const std::vector<const SourceResponse*>& responses() const { return order_; }
+    const std::vector<const ServiceResponse*>& responses() const { return order_; }
 
     /// A curl command for `request` with the service's headers; Authorization and other
     /// secret-looking header values are shown as `***`.
@@ -82,12 +92,13 @@ public:
 private:
     emulator::Transport& transport_;
     ServiceDescription service_;
-    SourceResponse& fetch(SourceResponse& out,
-                          const std::vector<std::pair<std::string, std::string>>& params);
+    ServiceResponse& fetch(ServiceResponse& out,
+                           const std::vector<std::pair<std::string, std::string>>& params);
+    ServiceResponse& exchange(ServiceResponse& out, const emulator::HttpRequest& request);
 
-    std::map<std::vector<std::pair<std::string, std::string>>, SourceResponse> cache_;
-    std::vector<std::unique_ptr<SourceResponse>> again_;
-    std::vector<const SourceResponse*> order_;
+    std::map<std::vector<std::pair<std::string, std::string>>, ServiceResponse> cache_;
+    std::vector<std::unique_ptr<ServiceResponse>> again_;
+    std::vector<const ServiceResponse*> order_;
 };
 
 /// A check: its fixed description and what it does.
@@ -101,6 +112,8 @@ const std::vector<Check>& all_checks();
 
 /// The checks of each role (defined in source_checks.cpp, sink_checks.cpp, transform_checks.cpp).
 std::vector<Check> source_checks();
+std::vector<Check> sink_checks();
+std::vector<Check> transform_checks();
 
 /// Helpers for writing checks.
 CheckResult passed(const CheckInfo& info);

@@ -15,7 +15,7 @@ using Params = std::vector<std::pair<std::string, std::string>>;
 constexpr std::size_t kMaxEvidence = 10;
 constexpr std::size_t kMaxPages = 10000;
 
-Evidence evidence(const SourceResponse& r,
+Evidence evidence(const ServiceResponse& r,
                   std::string id,
                   std::string field,
                   std::string expected,
@@ -64,7 +64,7 @@ const char* kind_name(em::JsonKind kind)
 }
 
 /// The full pull, or a skip result when it did not succeed (judged by other checks).
-const SourceResponse* full_or_skip(CheckContext& ctx, const CheckInfo& info, CheckResult& skip)
+const ServiceResponse* full_or_skip(CheckContext& ctx, const CheckInfo& info, CheckResult& skip)
 {
     const auto& full = ctx.full_pull();
     if (!full.ok()) {
@@ -78,7 +78,7 @@ const SourceResponse* full_or_skip(CheckContext& ctx, const CheckInfo& info, Che
 
 /// The entity to continue from: the middle one, in response order for a chronological source,
 /// else by `_updated` order. nullopt when no entity has `_updated`.
-std::optional<std::size_t> pivot(const SourceResponse& full, bool chronological)
+std::optional<std::size_t> pivot(const ServiceResponse& full, bool chronological)
 {
     std::vector<std::size_t> with_updated;
     for (std::size_t i = 0; i < full.entities.size(); ++i)
@@ -96,7 +96,7 @@ std::optional<std::size_t> pivot(const SourceResponse& full, bool chronological)
 }
 
 /// The entity with the last `_updated`: the last one in order (chronological) or the largest.
-std::optional<std::size_t> last_updated(const SourceResponse& full, bool chronological)
+std::optional<std::size_t> last_updated(const ServiceResponse& full, bool chronological)
 {
     std::optional<std::size_t> best;
     for (std::size_t i = 0; i < full.entities.size(); ++i) {
@@ -123,7 +123,7 @@ bool comparable(const ServiceDescription& s)
 /// `_updated`, until an empty page. Stops early on a failed page, a page that makes no progress,
 /// or after `bound` pages.
 struct Paging {
-    std::vector<const SourceResponse*> pages;
+    std::vector<const ServiceResponse*> pages;
     enum class End { empty_page, failed, no_progress, no_updated, bound } end = End::empty_page;
 };
 
@@ -330,7 +330,7 @@ CheckResult since_updated_present(CheckContext& ctx, const CheckInfo& info)
 }
 
 /// The since request continuing from the pivot entity, or a skip result.
-const SourceResponse*
+const ServiceResponse*
 since_pull(CheckContext& ctx, const CheckInfo& info, CheckResult& skip, const EntitySummary** from)
 {
     if (!ctx.service().supports_since) {
@@ -458,7 +458,7 @@ CheckResult since_no_gaps(CheckContext& ctx, const CheckInfo& info)
     if (!full)
         return skip;
     std::set<std::string> got;
-    const SourceResponse* shown = full;
+    const ServiceResponse* shown = full;
     if (ctx.service().page_size) {
         auto paging = page_through(ctx, paging_bound(ctx));
         if (paging.end != Paging::End::empty_page)
@@ -514,7 +514,7 @@ CheckResult chronological_order(CheckContext& ctx, const CheckInfo& info)
     std::vector<Evidence> found;
     std::size_t more = 0;
     auto judge =
-        [&](const std::vector<std::pair<const SourceResponse*, const EntitySummary*>>& seq) {
+        [&](const std::vector<std::pair<const ServiceResponse*, const EntitySummary*>>& seq) {
             const EntitySummary* previous = nullptr;
             for (const auto& [r, e] : seq) {
                 if (!e->updated)
@@ -533,7 +533,7 @@ CheckResult chronological_order(CheckContext& ctx, const CheckInfo& info)
                 previous = e;
             }
         };
-    std::vector<std::pair<const SourceResponse*, const EntitySummary*>> seq;
+    std::vector<std::pair<const ServiceResponse*, const EntitySummary*>> seq;
     for (const auto& e : full->entities)
         seq.emplace_back(full, &e);
     judge(seq);
