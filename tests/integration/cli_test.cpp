@@ -4,11 +4,16 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <netinet/in.h>
+#include <signal.h>
 #include <sstream>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 
 namespace sesam::testing {
 namespace {
@@ -365,6 +370,117 @@ TEST_F(CliTest, InvalidUtf8InAUrlGetsAnAnswerFromTheReferenceService)
     auto r = emu("pull '" + base + "entities?since=%FF' --state " + path("s.db"));
     EXPECT_EQ(r.exit_code, 3) << r.err;
     EXPECT_NE(r.err.find("status 400"), std::string::npos) << r.err;
+}
+
+/// A port nothing listens on now (bound, then closed).
+std::string free_port()
+{
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return std::to_string(ntohs(addr.sin_port));
+}
+
+TEST_F(CliTest, CheckStartsTheReferenceServiceAndPasses)
+{
+    const auto port = free_port();
+    auto r =
+        emu("check http://127.0.0.1:" + port +
+            "/entities --role source --supports-since --is-chronological --page-size 5 --exec '" +
+            kBinary + " serve --quiet --port " + port + "' --report junit:" + path("r.xml") +
+            " --report json:" + path("r.json"));
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("checks: 14 passed, 0 failed, 0 warnings, 0 skipped, 0 baselined"),
+              std::string::npos)
+        << r.out;
+    auto json = nlohmann::json::parse(slurp(path("r.json")));
+    EXPECT_EQ(json["checks"].size(), 14u);
+    EXPECT_NE(slurp(path("r.xml"))
+                  .find("<testcase classname=\"sesam-emu.source\" name=\"source.status.ok\""),
+              std::string::npos);
+    EXPECT_FALSE(emu("pull http://127.0.0.1:" + port +
+                     "/entities --connect-timeout 1 -o /dev/null --state " + path("s.db"))
+                     .exit_code == 0)
+        << "the service is gone once check returns";
+}
+
+TEST_F(CliTest, CheckFindingsExitOneAndBaselinesAcceptThem)
+{
+    ScriptedServer server([](const RawRequest&, RawConnection& c) {
+        c.write(ScriptedServer::response(200, R"([{"_id":"a","_deleted":"yes"}])"));
+    });
+    auto r = emu("check " + server.base_url() + "/e --role source");
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("FAIL  source.entity.deleted-flag"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("curl -sS '" + server.base_url() + "/e'"), std::string::npos) << r.out;
+
+    std::ofstream(path("baseline.txt")) << "# accepted for now\nsource.entity.deleted-*\n";
+    r = emu("check " + server.base_url() + "/e --role source --baseline " + path("baseline.txt"));
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("1 baselined"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, CheckExitCodesForNothingSelectedAndBadOptions)
+{
+    ScriptedServer server(
+        [](const RawRequest&, RawConnection& c) { c.write(ScriptedServer::response(200, "[]")); });
+    EXPECT_EQ(emu("check " + server.base_url() + "/e --role source --only 'nothing.*'").exit_code,
+              5);
+    auto r = emu("check " + server.base_url() + "/e --role source --report xml:" + path("x"));
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--report 'xml:"), std::string::npos) << r.err;
+    r = emu("check " + server.base_url() + "/e --role nonsense");
+    EXPECT_EQ(r.exit_code, 2);
+    r = emu("check " + server.base_url() + "/e --role source --baseline /no/such/baseline");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("cannot read baseline /no/such/baseline"), std::string::npos) << r.err;
+    r = emu("check " + server.base_url() + "/e --role source --image x");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--image needs --port"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, CheckServiceThatCannotStartExitsThree)
+{
+    const auto port = free_port();
+    auto r =
+        emu("check http://127.0.0.1:" + port + "/e --role source --exec 'no-such-command-xyz'");
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("status 127"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("not found"), std::string::npos) << r.err;
+
+    r = emu("check http://127.0.0.1:" + port +
+            "/e --role source --ready-timeout 0.5 --exec 'sleep 30'");
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("not ready within"), std::string::npos) << r.err;
+
+    r = emu("check http://127.0.0.1:" + port + "/e --role source");
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("cannot connect to http://127.0.0.1:" + port + "/e"), std::string::npos)
+        << r.err;
+}
+
+TEST_F(CliTest, CheckInterruptedExits130AndRemovesTheService)
+{
+    const auto port = free_port();
+    const auto marker = path("service-pid");
+    // A service that accepts and never answers; it writes its pid so the test can see it die.
+    const auto service = "exec /usr/bin/python3 -c \"import os,socket,time; open('" + marker +
+                         "','w').write(str(os.getpid())); s=socket.socket(); s.bind(('127.0.0.1'," +
+                         port + ")); s.listen(); c=s.accept(); time.sleep(60)\"";
+    ChildProcess check(kBinary + " check http://127.0.0.1:" + port + "/e --role source --exec '" +
+                       service + "'");
+    for (int i = 0; i < 100 && slurp(marker).empty(); ++i)
+        std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(300ms);
+    const int pid = std::atoi(slurp(marker).c_str());
+    ASSERT_GT(pid, 0);
+    EXPECT_EQ(check.terminate(), 130);
+    EXPECT_NE(::kill(pid, 0), 0) << "the service is gone once check returns";
 }
 
 } // namespace
