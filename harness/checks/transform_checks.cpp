@@ -1,11 +1,264 @@
-// Conformance checks of the transform role (being written).
+// Conformance checks of the transform role: an http transform Sesam posts batches to (spec §5.1).
 #include "harness/checks/check.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace sesam::harness {
 
+namespace em = sesam::emulator;
+
+namespace {
+
+constexpr std::size_t kMaxEvidence = 10;
+constexpr std::size_t kSmallBatch = 3;
+constexpr std::size_t kFullBatch = 100; // spec §5.1: batch_size defaults to 100
+
+Evidence evidence(const ServiceResponse& r,
+                  std::string id,
+                  std::string field,
+                  std::string expected,
+                  std::string actual)
+{
+    return {
+        r.request, std::move(id), std::move(field), std::move(expected), std::move(actual), r.curl};
+}
+
+bool is_2xx(const ServiceResponse& r)
+{
+    return r.status >= 200 && r.status <= 299;
+}
+
+std::string body_shown(const ServiceResponse& r)
+{
+    return r.body_start.empty() ? "; empty body" : "; body starts: " + r.body_start;
+}
+
+const char* kind_name(em::JsonKind kind)
+{
+    switch (kind) {
+    case em::JsonKind::missing:
+        return "missing";
+    case em::JsonKind::null:
+        return "null";
+    case em::JsonKind::boolean:
+        return "a boolean";
+    case em::JsonKind::number:
+        return "a number";
+    case em::JsonKind::string:
+        return "a string";
+    case em::JsonKind::object:
+        return "an object";
+    case em::JsonKind::array:
+        return "an array";
+    }
+    return "unknown";
+}
+
+/// Test entity number `n`, shaped like what a dataset hands a transform (spec §2.1, §2.2):
+/// `_id`, `_updated`, plain values, a transit value and a nested object.
+nlohmann::json test_entity(std::size_t n)
+{
+    return {{"_id", "sesam-emu-check-" + std::to_string(n)},
+            {"_updated", n},
+            {"name", "Entity " + std::to_string(n)},
+            {"count", n},
+            {"born", "~t2015-01-02T03:04:05Z"},
+            {"address", {{"street", "Storgata " + std::to_string(n)}, {"city", "Oslo"}}}};
+}
+
+/// Entities 1..count as a JSON array. Every batch is drawn from the same entities, so a service
+/// that fails on their content fails transform.batch.full too, not only the small batch.
+std::string batch(std::size_t count)
+{
+    auto out = nlohmann::json::array();
+    for (std::size_t n = 1; n <= count; ++n)
+        out.push_back(test_entity(n));
+    return out.dump();
+}
+
+/// Ids of the `_deleted: true` entities of deleted_batch().
+const char* const kDeletedIds = "sesam-emu-check-2, sesam-emu-check-3";
+
+/// Four entities, two of them deleted: a tombstone with only reserved fields and a deleted
+/// entity that keeps its content; one more says `_deleted: false` (spec §2.1).
+std::string deleted_batch()
+{
+    auto out = nlohmann::json::array();
+    out.push_back(test_entity(1));
+    out.push_back({{"_id", "sesam-emu-check-2"}, {"_updated", 2}, {"_deleted", true}});
+    auto content = test_entity(3);
+    content["_deleted"] = true;
+    out.push_back(std::move(content));
+    auto kept = test_entity(4);
+    kept["_deleted"] = false;
+    out.push_back(std::move(kept));
+    return out.dump();
+}
+
+std::size_t full_batch_size(const ServiceDescription& s)
+{
+    return s.batch_size > 0 ? s.batch_size : kFullBatch;
+}
+
+/// The verdict of a batch check: 2xx with one complete JSON array (spec §5.1).
+CheckResult answered_with_array(const CheckInfo& info,
+                                const ServiceResponse& r,
+                                const std::string& what,
+                                const std::string& id = "",
+                                const std::string& field = "")
+{
+    if (r.transport_error)
+        return failed(info,
+                      what + " got no response: " + *r.transport_error,
+                      {evidence(r, id, field, "a 2xx response", *r.transport_error)});
+    if (!is_2xx(r))
+        // spec §5.1: any other status raises an exception and the pipe run fails
+        return failed(info,
+                      what + " answered " + std::to_string(r.status),
+                      {evidence(r,
+                                id,
+                                field,
+                                "a 2xx status",
+                                "status " + std::to_string(r.status) + body_shown(r))});
+    if (r.body_error)
+        return failed(info,
+                      "the answer to " + what + " is not one complete JSON array: " + *r.body_error,
+                      {evidence(r,
+                                id,
+                                field,
+                                "one complete JSON array of entities",
+                                *r.body_error + body_shown(r))});
+    return passed(info);
+}
+
+// ---- the checks ----------------------------------------------------------------------------
+
+CheckResult body_json_array(CheckContext& ctx, const CheckInfo& info)
+{
+    const auto& r = ctx.post({}, batch(kSmallBatch));
+    if (r.transport_error)
+        return failed(info,
+                      "a batch of 3 entities got no response: " + *r.transport_error,
+                      {evidence(r, "", "", "a 2xx JSON array", *r.transport_error)});
+    // A failing status is the business of the batch checks, which post the same entities: this
+    // check is about the body of an answer that claims success (spec §15: 200 and then garbage).
+    if (!is_2xx(r))
+        return skipped(info,
+                       "a batch of 3 entities answered " + std::to_string(r.status) +
+                           "; statuses are judged by transform.batch.full, .empty and .deleted");
+    if (r.body_error)
+        // spec §1, §15: Sesam would take a bare object as one entity, but the protocol demands
+        // an array, and a batch answered by one object has lost data
+        return failed(
+            info,
+            "the answer to a batch of 3 entities is not one complete JSON array: " + *r.body_error,
+            {evidence(
+                r, "", "", "one complete JSON array of entities", *r.body_error + body_shown(r))});
+    return passed(info);
+}
+
+CheckResult batch_empty(CheckContext& ctx, const CheckInfo& info)
+{
+    return answered_with_array(info, ctx.post({}, "[]"), "an empty batch []");
+}
+
+CheckResult batch_full(CheckContext& ctx, const CheckInfo& info)
+{
+    const auto n = full_batch_size(ctx.service());
+    return answered_with_array(
+        info, ctx.post({}, batch(n)), "a full batch of " + std::to_string(n) + " entities");
+}
+
+CheckResult entity_deleted(CheckContext& ctx, const CheckInfo& info)
+{
+    // spec §5.1: `_deleted: true` entities pass through transforms like any other
+    return answered_with_array(info,
+                               ctx.post({}, deleted_batch()),
+                               "a batch with _deleted: true entities",
+                               kDeletedIds,
+                               "_deleted");
+}
+
+CheckResult entity_id(CheckContext& ctx, const CheckInfo& info)
+{
+    const auto& r = ctx.post({}, batch(kSmallBatch));
+    if (!r.ok())
+        return skipped(info,
+                       "a batch of 3 entities did not get a 2xx JSON array (see "
+                       "transform.body.json-array and transform.batch.full)");
+    std::vector<Evidence> found;
+    std::size_t more = 0;
+    for (const auto& e : r.entities) {
+        if (e.id_kind == em::JsonKind::string)
+            continue;
+        // spec §2.1: `_id` is always a string; the dataset the output goes to needs one
+        if (found.size() == kMaxEvidence) {
+            ++more;
+            continue;
+        }
+        found.push_back(evidence(r,
+                                 e.id_kind == em::JsonKind::missing ? "" : e.id,
+                                 "_id",
+                                 "a string _id",
+                                 std::string(kind_name(e.id_kind)) + " (output entity at index " +
+                                     std::to_string(e.index) + ")"));
+    }
+    if (found.empty())
+        return passed(info);
+    auto message = std::to_string(found.size() + more) + " of " +
+                   std::to_string(r.entities.size()) +
+                   " output entities have no _id or one that is not a string";
+    if (more > 0)
+        message += " (evidence shows " + std::to_string(kMaxEvidence) + ", " +
+                   std::to_string(more) + " more not shown)";
+    return failed(info, message, std::move(found));
+}
+
+} // namespace
+
 std::vector<Check> transform_checks()
 {
-    return {};
+    using F = CheckResult (*)(CheckContext&, const CheckInfo&);
+    struct Row {
+        CheckInfo info;
+        F run;
+    };
+    static const Row rows[] = {
+        {{"transform.body.json-array",
+          Role::transform,
+          Severity::error,
+          "A batch of 3 entities is answered with one complete JSON array",
+          "§5.1, §1, §15"},
+         body_json_array},
+        {{"transform.batch.empty",
+          Role::transform,
+          Severity::error,
+          "An empty batch [] answers 2xx with a JSON array",
+          "§5.1"},
+         batch_empty},
+        {{"transform.batch.full",
+          Role::transform,
+          Severity::error,
+          "A full batch (batch_size, default 100) answers 2xx with a JSON array",
+          "§5.1"},
+         batch_full},
+        {{"transform.entity.deleted",
+          Role::transform,
+          Severity::error,
+          "A batch with _deleted: true entities answers 2xx with a JSON array",
+          "§5.1"},
+         entity_deleted},
+        {{"transform.entity.id",
+          Role::transform,
+          Severity::warning,
+          "Every output entity has a string _id",
+          "§2.1"},
+         entity_id},
+    };
+    std::vector<Check> checks;
+    for (const auto& row : rows)
+        checks.push_back({row.info, [row](CheckContext& ctx) { return row.run(ctx, row.info); }});
+    return checks;
 }
 
 } // namespace sesam::harness

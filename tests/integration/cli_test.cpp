@@ -469,11 +469,15 @@ TEST_F(CliTest, CheckInterruptedExits130AndRemovesTheService)
     const auto port = free_port();
     const auto marker = path("service-pid");
     // A service that accepts and never answers; it writes its pid so the test can see it die.
-    const auto service = "exec /usr/bin/python3 -c \"import os,socket,time; open('" + marker +
-                         "','w').write(str(os.getpid())); s=socket.socket(); s.bind(('127.0.0.1'," +
-                         port + ")); s.listen(); c=s.accept(); time.sleep(60)\"";
-    ChildProcess check(kBinary + " check http://127.0.0.1:" + port + "/e --role source --exec '" +
-                       service + "'");
+    std::ofstream(path("hang.py")) << "import os, socket, time\n"
+                                   << "open('" << marker << "', 'w').write(str(os.getpid()))\n"
+                                   << "s = socket.socket()\n"
+                                   << "s.bind(('127.0.0.1', " << port << "))\n"
+                                   << "s.listen()\n"
+                                   << "c = s.accept()\n"
+                                   << "time.sleep(60)\n";
+    ChildProcess check(kBinary + " check http://127.0.0.1:" + port +
+                       "/e --role source --exec 'exec /usr/bin/python3 " + path("hang.py") + "'");
     for (int i = 0; i < 100 && slurp(marker).empty(); ++i)
         std::this_thread::sleep_for(50ms);
     std::this_thread::sleep_for(300ms);
