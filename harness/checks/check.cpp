@@ -196,6 +196,57 @@ const std::vector<Check>& all_checks()
     return checks;
 }
 
+Evidence evidence(const ServiceResponse& response,
+                  std::string id,
+                  std::string field,
+                  std::string expected,
+                  std::string actual)
+{
+    return {response.request,
+            std::move(id),
+            std::move(field),
+            std::move(expected),
+            std::move(actual),
+            response.curl};
+}
+
+void add_evidence(std::vector<Evidence>& out, std::size_t& more, Evidence e)
+{
+    if (out.size() < kMaxEvidence)
+        out.push_back(std::move(e));
+    else
+        ++more;
+}
+
+std::string with_more(std::string message, std::size_t more)
+{
+    if (more > 0)
+        message += " (evidence shows " + std::to_string(kMaxEvidence) + ", " +
+                   std::to_string(more) + " more not shown)";
+    return message;
+}
+
+const char* kind_name(em::JsonKind kind) noexcept
+{
+    switch (kind) {
+    case em::JsonKind::missing:
+        return "missing";
+    case em::JsonKind::null:
+        return "null";
+    case em::JsonKind::boolean:
+        return "a boolean";
+    case em::JsonKind::number:
+        return "a number";
+    case em::JsonKind::string:
+        return "a string";
+    case em::JsonKind::object:
+        return "an object";
+    case em::JsonKind::array:
+        return "an array";
+    }
+    return "unknown";
+}
+
 CheckResult passed(const CheckInfo& info)
 {
     CheckResult r;

@@ -117,6 +117,26 @@ std::vector<Check> transform_checks();
 
 /// Helpers for writing checks.
 CheckResult passed(const CheckInfo& info);
+
+/// At most this many pieces of evidence per check; the message counts the rest.
+inline constexpr std::size_t kMaxEvidence = 10;
+
+/// Evidence about `response`: its request and curl command, the entity and field concerned,
+/// and what was expected and found.
+Evidence evidence(const ServiceResponse& response,
+                  std::string id,
+                  std::string field,
+                  std::string expected,
+                  std::string actual);
+
+/// Appends `e` unless kMaxEvidence are there already; counts what was left out in `more`.
+void add_evidence(std::vector<Evidence>& out, std::size_t& more, Evidence e);
+
+/// `message`, plus how much evidence was left out, when some was.
+std::string with_more(std::string message, std::size_t more);
+
+/// `a string`, `a number`, `missing`: a JSON kind as messages name it.
+const char* kind_name(emulator::JsonKind kind) noexcept;
 CheckResult skipped(const CheckInfo& info, std::string reason);
 CheckResult failed(const CheckInfo& info, std::string message, std::vector<Evidence> evidence);
 

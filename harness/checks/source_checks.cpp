@@ -12,56 +12,7 @@ namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
-constexpr std::size_t kMaxEvidence = 10;
 constexpr std::size_t kMaxPages = 10000;
-
-Evidence evidence(const ServiceResponse& r,
-                  std::string id,
-                  std::string field,
-                  std::string expected,
-                  std::string actual)
-{
-    return {
-        r.request, std::move(id), std::move(field), std::move(expected), std::move(actual), r.curl};
-}
-
-/// Appends `e` unless there are already kMaxEvidence; counts what was left out.
-void add(std::vector<Evidence>& out, std::size_t& more, Evidence e)
-{
-    if (out.size() < kMaxEvidence)
-        out.push_back(std::move(e));
-    else
-        ++more;
-}
-
-std::string with_more(std::string message, std::size_t more)
-{
-    if (more > 0)
-        message += " (evidence shows " + std::to_string(kMaxEvidence) + ", " +
-                   std::to_string(more) + " more not shown)";
-    return message;
-}
-
-const char* kind_name(em::JsonKind kind)
-{
-    switch (kind) {
-    case em::JsonKind::missing:
-        return "missing";
-    case em::JsonKind::null:
-        return "null";
-    case em::JsonKind::boolean:
-        return "a boolean";
-    case em::JsonKind::number:
-        return "a number";
-    case em::JsonKind::string:
-        return "a string";
-    case em::JsonKind::object:
-        return "an object";
-    case em::JsonKind::array:
-        return "an array";
-    }
-    return "unknown";
-}
 
 /// The full pull, or a skip result when it did not succeed (judged by other checks).
 const ServiceResponse* full_or_skip(CheckContext& ctx, const CheckInfo& info, CheckResult& skip)
@@ -196,7 +147,8 @@ CheckResult body_json_array(CheckContext& ctx, const CheckInfo& info)
             continue;
         ++judged;
         if (r->body_error)
-            add(found,
+            add_evidence(
+                found,
                 more,
                 evidence(*r, "", "", "one complete JSON array of entities", *r->body_error));
     }
@@ -224,17 +176,17 @@ CheckResult entity_id(CheckContext& ctx, const CheckInfo& info)
     for (const auto& e : full->entities) {
         const auto where = "entity at index " + std::to_string(e.index);
         if (e.id_kind == em::JsonKind::missing)
-            add(missing,
-                more_missing,
-                evidence(*full, "", "_id", "a string _id", "missing (" + where + ")"));
+            add_evidence(missing,
+                         more_missing,
+                         evidence(*full, "", "_id", "a string _id", "missing (" + where + ")"));
         else if (e.id_kind != em::JsonKind::string)
-            add(bad,
-                more_bad,
-                evidence(*full,
-                         e.id,
-                         "_id",
-                         "a string",
-                         std::string(kind_name(e.id_kind)) + " (" + where + ")"));
+            add_evidence(bad,
+                         more_bad,
+                         evidence(*full,
+                                  e.id,
+                                  "_id",
+                                  "a string",
+                                  std::string(kind_name(e.id_kind)) + " (" + where + ")"));
     }
     if (!bad.empty())
         return failed(info,
@@ -265,13 +217,13 @@ CheckResult entity_transit(CheckContext& ctx, const CheckInfo& info)
     std::size_t more = 0;
     for (const auto& e : full->entities)
         if (e.transit_problem)
-            add(found,
-                more,
-                evidence(*full,
-                         e.id,
-                         *e.transit_field,
-                         "a value that decodes (spec §2.2)",
-                         *e.transit_problem));
+            add_evidence(found,
+                         more,
+                         evidence(*full,
+                                  e.id,
+                                  *e.transit_field,
+                                  "a value that decodes (spec §2.2)",
+                                  *e.transit_problem));
     if (!found.empty())
         return failed(info,
                       with_more(std::to_string(found.size() + more) +
@@ -291,7 +243,8 @@ CheckResult entity_deleted_flag(CheckContext& ctx, const CheckInfo& info)
     std::size_t more = 0;
     for (const auto& e : full->entities)
         if (e.deleted_kind != em::JsonKind::missing && e.deleted_kind != em::JsonKind::boolean)
-            add(found,
+            add_evidence(
+                found,
                 more,
                 evidence(*full, e.id, "_deleted", "true or false", kind_name(e.deleted_kind)));
     if (!found.empty())
@@ -316,9 +269,9 @@ CheckResult since_updated_present(CheckContext& ctx, const CheckInfo& info)
     std::size_t more = 0;
     for (const auto& e : full->entities)
         if (!e.updated)
-            add(found,
-                more,
-                evidence(*full, e.id, "_updated", "an _updated value", "missing or null"));
+            add_evidence(found,
+                         more,
+                         evidence(*full, e.id, "_updated", "an _updated value", "missing or null"));
     if (!found.empty())
         return failed(
             info,
@@ -388,13 +341,13 @@ CheckResult since_exclusive(CheckContext& ctx, const CheckInfo& info)
         const bool repeats =
             (e.id == from->id && *e.updated == *from->updated) || (ordered && order && *order <= 0);
         if (repeats)
-            add(found,
-                more,
-                evidence(*r,
-                         e.id,
-                         "_updated",
-                         "only entities after _updated " + from->updated->to_json(),
-                         "_updated " + e.updated->to_json()));
+            add_evidence(found,
+                         more,
+                         evidence(*r,
+                                  e.id,
+                                  "_updated",
+                                  "only entities after _updated " + from->updated->to_json(),
+                                  "_updated " + e.updated->to_json()));
     }
     if (!found.empty())
         return failed(info,
@@ -432,13 +385,13 @@ CheckResult since_honoured(CheckContext& ctx, const CheckInfo& info)
     std::size_t more = 0;
     for (const auto& e : r.entities)
         if (e.updated && seen.count({e.id, e.updated->to_json()}))
-            add(found,
-                more,
-                evidence(r,
-                         e.id,
-                         "_updated",
-                         "nothing already pulled",
-                         "_updated " + e.updated->to_json() + " again"));
+            add_evidence(found,
+                         more,
+                         evidence(r,
+                                  e.id,
+                                  "_updated",
+                                  "nothing already pulled",
+                                  "_updated " + e.updated->to_json() + " again"));
     if (!found.empty())
         return failed(info,
                       with_more("since at the last entity (_updated " + at.updated->to_json() +
@@ -492,7 +445,8 @@ CheckResult since_no_gaps(CheckContext& ctx, const CheckInfo& info)
     std::size_t more = 0;
     for (const auto& e : full->entities)
         if (!got.count(e.id))
-            add(found, more, evidence(*shown, e.id, "_id", "in the continued pulls", "missing"));
+            add_evidence(
+                found, more, evidence(*shown, e.id, "_id", "in the continued pulls", "missing"));
     if (!found.empty())
         return failed(
             info,
@@ -522,13 +476,13 @@ CheckResult chronological_order(CheckContext& ctx, const CheckInfo& info)
                 if (previous) {
                     auto order = em::compare_since(*e->updated, *previous->updated);
                     if (!order || *order < 0)
-                        add(found,
-                            more,
-                            evidence(*r,
-                                     e->id,
-                                     "_updated",
-                                     "not before " + previous->updated->to_json(),
-                                     e->updated->to_json()));
+                        add_evidence(found,
+                                     more,
+                                     evidence(*r,
+                                              e->id,
+                                              "_updated",
+                                              "not before " + previous->updated->to_json(),
+                                              e->updated->to_json()));
                 }
                 previous = e;
             }
@@ -562,13 +516,13 @@ CheckResult limit_honoured(CheckContext& ctx, const CheckInfo& info)
     std::size_t more = 0;
     for (const auto* page : page_through(ctx, paging_bound(ctx)).pages)
         if (page->ok() && page->entities.size() > limit)
-            add(found,
-                more,
-                evidence(*page,
-                         "",
-                         "",
-                         "at most " + std::to_string(limit) + " entities",
-                         std::to_string(page->entities.size()) + " entities"));
+            add_evidence(found,
+                         more,
+                         evidence(*page,
+                                  "",
+                                  "",
+                                  "at most " + std::to_string(limit) + " entities",
+                                  std::to_string(page->entities.size()) + " entities"));
     if (!found.empty())
         return failed(info,
                       with_more(std::to_string(found.size() + more) +
@@ -651,20 +605,21 @@ CheckResult repeatable(CheckContext& ctx, const CheckInfo& info)
     std::size_t more = 0;
     for (const auto& id : first)
         if (!second.count(id))
-            add(found,
-                more,
-                evidence(again, id, "_id", "present, as in the first pull", "missing"));
+            add_evidence(found,
+                         more,
+                         evidence(again, id, "_id", "present, as in the first pull", "missing"));
     for (const auto& id : second)
         if (!first.count(id))
-            add(found, more, evidence(again, id, "_id", "absent, as in the first pull", "present"));
+            add_evidence(
+                found, more, evidence(again, id, "_id", "absent, as in the first pull", "present"));
     if (found.empty() && full->entities.size() != again.entities.size())
-        add(found,
-            more,
-            evidence(again,
-                     "",
-                     "",
-                     std::to_string(full->entities.size()) + " entities",
-                     std::to_string(again.entities.size()) + " entities"));
+        add_evidence(found,
+                     more,
+                     evidence(again,
+                              "",
+                              "",
+                              std::to_string(full->entities.size()) + " entities",
+                              std::to_string(again.entities.size()) + " entities"));
     if (!found.empty())
         return failed(info,
                       with_more("the same request twice gave different entities", more),

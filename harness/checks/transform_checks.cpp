@@ -9,19 +9,8 @@ namespace em = sesam::emulator;
 
 namespace {
 
-constexpr std::size_t kMaxEvidence = 10;
 constexpr std::size_t kSmallBatch = 3;
 constexpr std::size_t kFullBatch = 100; // spec §5.1: batch_size defaults to 100
-
-Evidence evidence(const ServiceResponse& r,
-                  std::string id,
-                  std::string field,
-                  std::string expected,
-                  std::string actual)
-{
-    return {
-        r.request, std::move(id), std::move(field), std::move(expected), std::move(actual), r.curl};
-}
 
 bool is_2xx(const ServiceResponse& r)
 {
@@ -31,27 +20,6 @@ bool is_2xx(const ServiceResponse& r)
 std::string body_shown(const ServiceResponse& r)
 {
     return r.body_start.empty() ? "; empty body" : "; body starts: " + r.body_start;
-}
-
-const char* kind_name(em::JsonKind kind)
-{
-    switch (kind) {
-    case em::JsonKind::missing:
-        return "missing";
-    case em::JsonKind::null:
-        return "null";
-    case em::JsonKind::boolean:
-        return "a boolean";
-    case em::JsonKind::number:
-        return "a number";
-    case em::JsonKind::string:
-        return "a string";
-    case em::JsonKind::object:
-        return "an object";
-    case em::JsonKind::array:
-        return "an array";
-    }
-    return "unknown";
 }
 
 /// Test entity number `n`, shaped like what a dataset hands a transform (spec §2.1, §2.2):

@@ -189,15 +189,9 @@ int run_check(CheckArgs& args)
     }
     const auto checks = select_checks({role}, args.only, args.skip);
     if (checks.empty()) {
-        if (select_checks({role}, {}, {}).empty())
-            fmt::print(stderr,
-                       "sesam-emu check: the {} role has no checks yet (only source checks are "
-                       "written so far)\n",
-                       args.role);
-        else
-            fmt::print(stderr,
-                       "sesam-emu check: no check of role {} matches the --only/--skip patterns\n",
-                       args.role);
+        fmt::print(stderr,
+                   "sesam-emu check: no check of role {} matches the --only/--skip patterns\n",
+                   args.role);
         return exit_nothing_selected;
     }
     const bool manage = !args.exec.empty() || !args.image.empty();

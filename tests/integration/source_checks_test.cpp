@@ -4,6 +4,7 @@
 #include "examples/reference-service/sample_dataset.hpp"
 #include "harness/checks/check.hpp"
 #include "harness/runner/check_runner.hpp"
+#include "tests/support/check_fixture.hpp"
 #include "tests/support/reference_fixture.hpp"
 #include "tests/support/scripted_server.hpp"
 
@@ -109,42 +110,6 @@ void PrintTo(const BrokenSource& b, std::ostream* os)
     *os << b.name;
 }
 
-struct Run {
-    std::vector<CheckResult> results;
-};
-
-class Collect final : public Reporter {
-public:
-    explicit Collect(std::vector<CheckResult>& out) : out_(out) {}
-    void begin(const RunInfo&) override {}
-    void check_started(const CheckInfo&) override {}
-    void check_finished(const CheckResult& r) override { out_.push_back(r); }
-    void end(const RunSummary&) override {}
-
-private:
-    std::vector<CheckResult>& out_;
-};
-
-std::vector<CheckResult> run_source_checks(const ServiceDescription& service)
-{
-    boost::asio::io_context ioc;
-    emulator::BeastTransport transport(ioc, emulator::TransportOptions{5s, 5s});
-    CheckContext ctx(transport, service);
-    std::vector<CheckResult> results;
-    Collect collect(results);
-    run_checks(select_checks({Role::source}, {}, {}), ctx, collect, {});
-    return results;
-}
-
-std::vector<std::string> failed_ids(const std::vector<CheckResult>& results)
-{
-    std::vector<std::string> ids;
-    for (const auto& r : results)
-        if (r.verdict == Verdict::failed)
-            ids.emplace_back(r.info.id);
-    return ids;
-}
-
 class BrokenSourceTest : public ::testing::TestWithParam<BrokenSource> {};
 
 TEST_P(BrokenSourceTest, TripsExactlyItsCheck)
@@ -159,8 +124,8 @@ TEST_P(BrokenSourceTest, TripsExactlyItsCheck)
     service.supports_since = b.supports_since;
     service.is_chronological = b.chronological;
     service.page_size = b.page_size;
-    const auto results = run_source_checks(service);
-    EXPECT_EQ(failed_ids(results), std::vector<std::string>{b.trips});
+    const auto results = testing::run_role_checks(Role::source, service);
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed), std::vector<std::string>{b.trips});
     for (const auto& r : results) {
         if (r.verdict != Verdict::failed)
             continue;
@@ -222,8 +187,8 @@ TEST(SourceChecks, ACorrectScriptedSourcePassesEverything)
     service.supports_since = true;
     service.is_chronological = true;
     service.page_size = 3;
-    const auto results = run_source_checks(service);
-    EXPECT_EQ(failed_ids(results), std::vector<std::string>{});
+    const auto results = testing::run_role_checks(Role::source, service);
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed), std::vector<std::string>{});
     for (const auto& r : results)
         EXPECT_EQ(r.verdict, Verdict::passed) << r.info.id << ": " << r.message;
 }
@@ -237,7 +202,7 @@ TEST(SourceChecks, TheReferenceServicePassesEverythingWithAllOptions)
     service.supports_since = true;
     service.is_chronological = true;
     service.page_size = 5;
-    const auto results = run_source_checks(service);
+    const auto results = testing::run_role_checks(Role::source, service);
     ASSERT_EQ(results.size(), 14u);
     for (const auto& r : results)
         EXPECT_EQ(r.verdict, Verdict::passed) << r.info.id << ": " << r.message;
@@ -249,7 +214,7 @@ TEST(SourceChecks, UndeclaredFeaturesAreSkippedWithAReason)
         reference::Dataset::parse(reference::sample_dataset_json(), "sample"));
     ServiceDescription service;
     service.url = reference.base_url() + "entities";
-    const auto results = run_source_checks(service);
+    const auto results = testing::run_role_checks(Role::source, service);
     std::vector<std::string> skipped;
     for (const auto& r : results)
         if (r.verdict == Verdict::skipped) {

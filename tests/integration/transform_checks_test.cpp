@@ -4,6 +4,7 @@
 #include "examples/reference-service/sample_dataset.hpp"
 #include "harness/checks/check.hpp"
 #include "harness/runner/check_runner.hpp"
+#include "tests/support/check_fixture.hpp"
 #include "tests/support/reference_fixture.hpp"
 #include "tests/support/scripted_server.hpp"
 
@@ -89,38 +90,6 @@ void transform(Defect defect, const RawRequest& request, RawConnection& c)
     }
 }
 
-class Collect final : public Reporter {
-public:
-    explicit Collect(std::vector<CheckResult>& out) : out_(out) {}
-    void begin(const RunInfo&) override {}
-    void check_started(const CheckInfo&) override {}
-    void check_finished(const CheckResult& r) override { out_.push_back(r); }
-    void end(const RunSummary&) override {}
-
-private:
-    std::vector<CheckResult>& out_;
-};
-
-std::vector<CheckResult> run_transform_checks(const ServiceDescription& service)
-{
-    boost::asio::io_context ioc;
-    emulator::BeastTransport transport(ioc, emulator::TransportOptions{5s, 5s});
-    CheckContext ctx(transport, service);
-    std::vector<CheckResult> results;
-    Collect collect(results);
-    run_checks(select_checks({Role::transform}, {}, {}), ctx, collect, {});
-    return results;
-}
-
-std::vector<std::string> ids_with(const std::vector<CheckResult>& results, Verdict verdict)
-{
-    std::vector<std::string> ids;
-    for (const auto& r : results)
-        if (r.verdict == verdict)
-            ids.emplace_back(r.info.id);
-    return ids;
-}
-
 std::vector<CheckResult> run_against(Defect defect, std::string* url = nullptr)
 {
     ScriptedServer server(
@@ -129,7 +98,7 @@ std::vector<CheckResult> run_against(Defect defect, std::string* url = nullptr)
     service.url = server.base_url() + "/transform";
     if (url)
         *url = service.url;
-    return run_transform_checks(service);
+    return testing::run_role_checks(Role::transform, service);
 }
 
 struct BrokenTransform {
@@ -152,7 +121,7 @@ TEST_P(BrokenTransformTest, TripsExactlyItsCheck)
     std::string url;
     const auto results = run_against(b.defect, &url);
     ASSERT_EQ(results.size(), 5u);
-    EXPECT_EQ(ids_with(results, Verdict::failed), std::vector<std::string>{b.trips});
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed), std::vector<std::string>{b.trips});
     for (const auto& r : results) {
         if (r.verdict != Verdict::failed)
             continue;
@@ -218,20 +187,22 @@ TEST(TransformChecks, EvidenceNamesTheProblem)
 TEST(TransformChecks, AFailingStatusTripsTheBatchChecksOnly)
 {
     const auto results = run_against(Defect::always_500);
-    EXPECT_EQ(ids_with(results, Verdict::failed),
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed),
               (std::vector<std::string>{
                   "transform.batch.empty", "transform.batch.full", "transform.entity.deleted"}));
-    EXPECT_EQ(ids_with(results, Verdict::skipped),
+    EXPECT_EQ(testing::ids_with(results, Verdict::skipped),
               (std::vector<std::string>{"transform.body.json-array", "transform.entity.id"}));
-    for (const auto& r : results)
-        if (r.verdict == Verdict::skipped)
+    for (const auto& r : results) {
+        if (r.verdict == Verdict::skipped) {
             EXPECT_NE(r.message.find("transform.batch.full"), std::string::npos) << r.message;
+        }
+    }
 }
 
 TEST(TransformChecks, NoAnswerFailsWithTheTransportError)
 {
     const auto results = run_against(Defect::no_answer);
-    EXPECT_EQ(ids_with(results, Verdict::failed),
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed),
               (std::vector<std::string>{"transform.body.json-array",
                                         "transform.batch.empty",
                                         "transform.batch.full",
@@ -258,7 +229,7 @@ TEST(TransformChecks, TheReferenceServicePassesEverything)
         reference::Dataset::parse(reference::sample_dataset_json(), "sample"));
     ServiceDescription service;
     service.url = reference.base_url() + "transform";
-    const auto results = run_transform_checks(service);
+    const auto results = testing::run_role_checks(Role::transform, service);
     ASSERT_EQ(results.size(), 5u);
     for (const auto& r : results)
         EXPECT_EQ(r.verdict, Verdict::passed) << r.info.id << ": " << r.message;
@@ -275,8 +246,8 @@ TEST(TransformChecks, TheFullBatchHasBatchSizeEntities)
     ServiceDescription service;
     service.url = server.base_url() + "/transform";
     service.batch_size = 250;
-    const auto results = run_transform_checks(service);
-    EXPECT_EQ(ids_with(results, Verdict::failed), std::vector<std::string>{});
+    const auto results = testing::run_role_checks(Role::transform, service);
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed), std::vector<std::string>{});
     EXPECT_EQ(largest.load(), 250u);
 }
 
