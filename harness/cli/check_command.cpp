@@ -242,7 +242,8 @@ Command add_check_command(CLI::App& app)
         "check",
         "Run the conformance checks of a protocol role against a service and report every\n"
         "place where it breaks the Sesam protocol, with evidence. With --exec or --image the\n"
-        "service is started first, waited for, and removed on every way out.");
+        "service is started first, waited for, and removed on every way out. The sink checks\n"
+        "send test entities and a real full sync: point them at a test instance.");
     cmd->add_option(
            "URL", args->url, "The service's URL for the role, e.g. http://localhost:5000/entities")
         ->required();
