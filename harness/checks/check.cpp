@@ -226,6 +226,18 @@ std::string with_more(std::string message, std::size_t more)
     return message;
 }
 
+CheckResult failed_if_any(const CheckInfo& info,
+                          std::vector<Evidence> found,
+                          std::size_t more,
+                          std::string_view what)
+{
+    if (found.empty())
+        return passed(info);
+    const auto count = found.size() + more;
+    return failed(
+        info, with_more(std::to_string(count) + " " + std::string(what), more), std::move(found));
+}
+
 const char* kind_name(em::JsonKind kind) noexcept
 {
     switch (kind) {

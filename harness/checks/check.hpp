@@ -132,6 +132,13 @@ Evidence evidence(const ServiceResponse& response,
 /// Appends `e` unless kMaxEvidence are there already; counts what was left out in `more`.
 void add_evidence(std::vector<Evidence>& out, std::size_t& more, Evidence e);
 
+/// Passed when `found` is empty; else failed with the message "N <what>", N counting what
+/// `more` left out too.
+CheckResult failed_if_any(const CheckInfo& info,
+                          std::vector<Evidence> found,
+                          std::size_t more,
+                          std::string_view what);
+
 /// `message`, plus how much evidence was left out, when some was.
 std::string with_more(std::string message, std::size_t more);
 

@@ -224,13 +224,8 @@ CheckResult entity_transit(CheckContext& ctx, const CheckInfo& info)
                                   *e.transit_field,
                                   "a value that decodes (spec §2.2)",
                                   *e.transit_problem));
-    if (!found.empty())
-        return failed(info,
-                      with_more(std::to_string(found.size() + more) +
-                                    " entities have a transit value that does not decode",
-                                more),
-                      std::move(found));
-    return passed(info);
+    return failed_if_any(
+        info, std::move(found), more, "entities have a transit value that does not decode");
 }
 
 CheckResult entity_deleted_flag(CheckContext& ctx, const CheckInfo& info)
@@ -247,14 +242,10 @@ CheckResult entity_deleted_flag(CheckContext& ctx, const CheckInfo& info)
                 found,
                 more,
                 evidence(*full, e.id, "_deleted", "true or false", kind_name(e.deleted_kind)));
-    if (!found.empty())
-        return failed(
-            info,
-            with_more(std::to_string(found.size() + more) +
-                          " entities have a _deleted that is not a boolean (only true deletes)",
-                      more),
-            std::move(found));
-    return passed(info);
+    return failed_if_any(info,
+                         std::move(found),
+                         more,
+                         "entities have a _deleted that is not a boolean (only true deletes)");
 }
 
 CheckResult since_updated_present(CheckContext& ctx, const CheckInfo& info)
@@ -272,14 +263,10 @@ CheckResult since_updated_present(CheckContext& ctx, const CheckInfo& info)
             add_evidence(found,
                          more,
                          evidence(*full, e.id, "_updated", "an _updated value", "missing or null"));
-    if (!found.empty())
-        return failed(
-            info,
-            with_more(std::to_string(found.size() + more) +
-                          " entities have no _updated, so Sesam cannot continue after them",
-                      more),
-            std::move(found));
-    return passed(info);
+    return failed_if_any(info,
+                         std::move(found),
+                         more,
+                         "entities have no _updated, so Sesam cannot continue after them");
 }
 
 /// The since request continuing from the pivot entity, or a skip result.
@@ -447,14 +434,10 @@ CheckResult since_no_gaps(CheckContext& ctx, const CheckInfo& info)
         if (!got.count(e.id))
             add_evidence(
                 found, more, evidence(*shown, e.id, "_id", "in the continued pulls", "missing"));
-    if (!found.empty())
-        return failed(
-            info,
-            with_more(std::to_string(found.size() + more) +
-                          " entities of the full pull are missing from the continued pulls",
-                      more),
-            std::move(found));
-    return passed(info);
+    return failed_if_any(info,
+                         std::move(found),
+                         more,
+                         "entities of the full pull are missing from the continued pulls");
 }
 
 CheckResult chronological_order(CheckContext& ctx, const CheckInfo& info)
