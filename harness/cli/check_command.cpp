@@ -201,6 +201,7 @@ int run_check(CheckArgs& args)
     boost::asio::io_context ioc;
     em::BeastTransport transport(ioc, transport_options);
     SignalWatch signals(ioc, transport);
+    const auto recorder = args.http.recorder(transport);
 
     std::unique_ptr<ServiceUnderTest> service;
     if (spec) {
@@ -215,7 +216,7 @@ int run_check(CheckArgs& args)
         return exit_service_failed;
     }
 
-    CheckContext ctx(transport, args.service);
+    CheckContext ctx(client_transport(recorder, transport), args.service);
     RunInfo run{args.url, {role}, SESAM_EMU_VERSION};
     reporter->begin(run);
     auto summary =
@@ -230,7 +231,7 @@ int run_check(CheckArgs& args)
         service->stop();
     if (interrupted)
         return exit_interrupted;
-    return summary.failed > 0 ? exit_findings : exit_ok;
+    return finish_recording(recorder.get(), "check", summary.failed > 0 ? exit_findings : exit_ok);
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 // sesam-emu: main only maps argv to a subcommand and exceptions to exit codes.
 #include "harness/cli/command.hpp"
 #include "harness/cli/exit_codes.hpp"
+#include "harness/fixture/fixture_writer.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -15,6 +16,7 @@ int main(int argc, char** argv)
     // A closed pipe (`sesam-emu pull … | head`) becomes a write error (EPIPE) that is reported
     // and stops the run before an offset moves, instead of killing the process.
     std::signal(SIGPIPE, SIG_IGN);
+    set_recorded_command_line(argc, argv); // the header line of a --record fixture
     CLI::App app{
         "sesam-emu plays the Sesam side of Sesam's HTTP protocols (json source, json sink,\n"
         "http transform) against a microservice, locally and in CI."};

@@ -85,8 +85,9 @@ int run_pull(const PullArgs& args)
     boost::asio::io_context ioc;
     em::BeastTransport transport(ioc, transport_options);
     InterruptGuard guard(ioc, transport);
+    const auto recorder = args.http.recorder(transport);
 
-    em::PullClient client(transport, &*store, options);
+    em::PullClient client(client_transport(recorder, transport), &*store, options);
     auto report = client.run(
         pipe,
         [&](const em::EntityView& entity) { output.write(entity.bytes, entity.has_line_breaks); },
@@ -111,14 +112,14 @@ int run_pull(const PullArgs& args)
                s.full_run ? "full" : "incremental",
                em::to_string(s.strategy));
     if (report.ok())
-        return exit_ok;
+        return finish_recording(recorder.get(), "pull", exit_ok);
     fmt::print(stderr, "sesam-emu pull: error: {}\n", report.failure->message);
     if (guard.interrupted() || report.failure->kind == em::PullFailure::Kind::interrupted)
         return exit_interrupted;
     if (report.failure->kind == em::PullFailure::Kind::store ||
         report.failure->kind == em::PullFailure::Kind::output)
-        return exit_internal;
-    return exit_service_failed;
+        return finish_recording(recorder.get(), "pull", exit_internal);
+    return finish_recording(recorder.get(), "pull", exit_service_failed);
 }
 
 } // namespace

@@ -102,7 +102,8 @@ int run_push(const PushArgs& args)
     boost::asio::io_context ioc;
     em::BeastTransport transport(ioc, transport_options);
     InterruptGuard guard(ioc, transport);
-    em::PushClient client(transport, *state, *datasets, options);
+    const auto recorder = args.http.recorder(transport);
+    em::PushClient client(client_transport(recorder, transport), *state, *datasets, options);
     const auto report = client.run(pipe);
 
     const auto& s = report.summary;
@@ -121,7 +122,7 @@ int run_push(const PushArgs& args)
                s.seconds,
                s.sequence_id);
     if (report.ok())
-        return exit_ok;
+        return finish_recording(recorder.get(), "push", exit_ok);
     fmt::print(stderr, "sesam-emu push: error: {}\n", report.failure->message);
     switch (report.failure->kind) {
     case em::PushFailure::Kind::interrupted:

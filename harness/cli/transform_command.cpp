@@ -44,9 +44,11 @@ int run_transform(const TransformArgs& args)
     boost::asio::io_context ioc;
     em::BeastTransport transport(ioc, transport_options);
     InterruptGuard guard(ioc, transport);
-    em::TransformClient client(transport, options, [&](const em::EntityView& e) {
-        output.write(e.bytes, e.has_line_breaks);
-    });
+    const auto recorder = args.http.recorder(transport);
+    em::TransformClient client(
+        client_transport(recorder, transport), options, [&](const em::EntityView& e) {
+            output.write(e.bytes, e.has_line_breaks);
+        });
     read_entities(args.input,
                   [&](std::string_view entity, std::size_t) { return client.add(entity); });
     const auto report = client.finish();
@@ -69,7 +71,7 @@ int run_transform(const TransformArgs& args)
         return exit_internal;
     }
     if (report.ok())
-        return exit_ok;
+        return finish_recording(recorder.get(), "transform", exit_ok);
     fmt::print(stderr, "sesam-emu transform: error: {}\n", report.failure->message);
     return report.failure->interrupted || guard.interrupted() ? exit_interrupted
                                                               : exit_service_failed;
