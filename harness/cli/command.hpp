@@ -27,5 +27,6 @@ Command add_pull_command(CLI::App& app);
 Command add_push_command(CLI::App& app);
 Command add_transform_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
+Command add_replay_command(CLI::App& app);
 
 } // namespace sesam::harness

@@ -30,7 +30,8 @@ int main(int argc, char** argv)
                                   add_pull_command(app),
                                   add_push_command(app),
                                   add_transform_command(app),
-                                  add_serve_command(app)};
+                                  add_serve_command(app),
+                                  add_replay_command(app)};
 
     try {
         app.parse(argc, argv);

@@ -50,14 +50,15 @@ int run_serve(const ServeArgs& args)
     } catch (const std::runtime_error& e) {
         throw UsageError(e.what());
     }
-    fmt::print("listening on {}\n", url);
-    std::fflush(stdout);
-
+    // The handler is in place before the address is printed: a SIGTERM sent as soon as the
+    // caller sees it must stop the service cleanly, not kill it.
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int) {
         service.stop();
         ioc.stop();
     });
+    fmt::print("listening on {}\n", url);
+    std::fflush(stdout);
     ioc.run();
     return exit_ok;
 }
