@@ -1,4 +1,5 @@
 // The sesam-emu executable as users and scripts run it: exit codes, output, summaries.
+#include "tests/support/cli_fixture.hpp"
 #include "tests/support/scripted_server.hpp"
 
 #include <gtest/gtest.h>
@@ -20,34 +21,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kBinary = SESAM_EMU_BINARY;
 const std::string kPeople = std::string(SESAM_SOURCE_DIR) + "/fixtures/datasets/people.json";
 
-class CliTest : public ::testing::Test {
-protected:
-    void SetUp() override
-    {
-        dir = std::filesystem::temp_directory_path() /
-              ("sesam-cli-" +
-               std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
-               std::to_string(::getpid()));
-        std::filesystem::remove_all(dir);
-        std::filesystem::create_directories(dir);
-    }
-    void TearDown() override { std::filesystem::remove_all(dir); }
-
-    CommandResult emu(const std::string& args) { return run_command(kBinary + " " + args); }
-    std::string path(const std::string& name) const { return (dir / name).string(); }
-    static std::string slurp(const std::string& file)
-    {
-        std::ifstream in(file);
-        std::ostringstream s;
-        s << in.rdbuf();
-        return s.str();
-    }
-
-    std::filesystem::path dir;
-};
+using CliTest = CliFixture;
 
 TEST_F(CliTest, HelpExitsZeroAndListsCommands)
 {

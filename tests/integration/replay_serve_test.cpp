@@ -1,4 +1,5 @@
 // `sesam-emu replay serve`: a recorded pull replayed gives the same run, without the service.
+#include "tests/support/cli_fixture.hpp"
 #include "tests/support/scripted_server.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -27,7 +28,6 @@ using testing::ChildProcess;
 using testing::CommandResult;
 using testing::run_command;
 
-const std::string kBinary = SESAM_EMU_BINARY;
 constexpr std::string_view kListening = "listening on ";
 
 struct Reply {
@@ -54,28 +54,11 @@ Reply get(const std::string& base, const std::string& target)
     return {res.result_int(), std::string(res[http::field::content_type]), res.body()};
 }
 
-class ReplayServeTest : public ::testing::Test {
-protected:
-    void SetUp() override
-    {
-        dir = std::filesystem::temp_directory_path() /
-              ("sesam-replay-" +
-               std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
-               std::to_string(::getpid()));
-        std::filesystem::remove_all(dir);
-        std::filesystem::create_directories(dir);
-    }
-    void TearDown() override { std::filesystem::remove_all(dir); }
+using testing::CliFixture;
+using testing::kBinary;
 
-    CommandResult emu(const std::string& args) { return run_command(kBinary + " " + args); }
-    std::string path(const std::string& name) const { return (dir / name).string(); }
-    static std::string slurp(const std::string& file)
-    {
-        std::ifstream in(file);
-        std::ostringstream s;
-        s << in.rdbuf();
-        return s.str();
-    }
+class ReplayServeTest : public CliFixture {
+protected:
     static std::string base_url(ChildProcess& child)
     {
         const auto line = child.first_line();
@@ -95,7 +78,6 @@ protected:
     }
 
     static constexpr const char* kPullFlags = " --supports-since --is-chronological --page-size 4";
-    std::filesystem::path dir;
 };
 
 TEST_F(ReplayServeTest, ReplayedPullGivesTheSameEntities)

@@ -1,0 +1,46 @@
+#pragma once
+
+#include "tests/support/scripted_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+namespace sesam::testing {
+
+/// The sesam-emu executable under test.
+inline const std::string kBinary = SESAM_EMU_BINARY;
+
+/// A test that runs the sesam-emu executable, with a fresh temporary folder of its own.
+class CliFixture : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        dir = std::filesystem::temp_directory_path() /
+              ("sesam-cli-" +
+               std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
+               std::to_string(::getpid()));
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir); }
+
+    /// Runs `sesam-emu ARGS` (a shell command line) and captures its output and exit code.
+    CommandResult emu(const std::string& args) { return run_command(kBinary + " " + args); }
+    std::string path(const std::string& name) const { return (dir / name).string(); }
+    static std::string slurp(const std::string& file)
+    {
+        std::ifstream in(file);
+        std::ostringstream s;
+        s << in.rdbuf();
+        return s.str();
+    }
+
+    std::filesystem::path dir;
+};
+
+} // namespace sesam::testing
