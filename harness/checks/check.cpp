@@ -110,6 +110,11 @@ CheckContext::CheckContext(em::Transport& transport, ServiceDescription service)
 
 std::string CheckContext::curl(const em::HttpRequest& request) const
 {
+    return curl_command(request);
+}
+
+std::string curl_command(const em::HttpRequest& request)
+{
     std::string out = "curl -sS";
     if (request.method != "GET")
         out += " -X " + request.method;

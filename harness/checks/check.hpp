@@ -101,6 +101,10 @@ private:
     std::vector<const ServiceResponse*> order_;
 };
 
+/// A curl command that sends `request`; the values of Authorization and other secret-looking
+/// headers are shown as `***`.
+std::string curl_command(const emulator::HttpRequest& request);
+
 /// A check: its fixed description and what it does.
 struct Check {
     CheckInfo info;

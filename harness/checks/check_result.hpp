@@ -63,6 +63,9 @@ struct RunInfo {
     std::string service_url;
     std::vector<Role> roles;
     std::string sesam_emu_version;
+    /// The kind of run, naming JUnit testsuites (`SUITE.ROLE`) and shown in JSON reports:
+    /// `sesam-emu` for conformance checks, `sesam-emu.replay` for a replayed fixture.
+    std::string suite = "sesam-emu";
 };
 
 /// Figures of a run.

@@ -86,14 +86,10 @@ std::unique_ptr<Reporter> make_reporters(const std::vector<std::string>& specs)
     std::vector<std::unique_ptr<Reporter>> reporters;
     reporters.push_back(make_console_reporter(stdout, ::isatty(STDOUT_FILENO) == 1));
     for (const auto& spec : specs) {
-        const auto colon = spec.find(':');
-        const auto kind = spec.substr(0, colon);
-        const auto path = colon == std::string::npos ? std::string() : spec.substr(colon + 1);
-        if (path.empty() || (kind != "junit" && kind != "json"))
-            throw UsageError("--report '" + spec + "' is not junit:PATH or json:PATH");
         try {
-            reporters.push_back(kind == "junit" ? make_junit_reporter(path)
-                                                : make_json_reporter(path));
+            reporters.push_back(make_file_reporter(spec));
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(e.what());
         } catch (const std::exception& e) {
             throw UsageError(std::string(e.what()) + " (--report)");
         }

@@ -1,19 +1,33 @@
 // `sesam-emu replay serve FIXTURE`: answers requests with the responses of a recorded run.
+// `sesam-emu replay against FIXTURE URL`: re-sends a recorded run's requests to a service and
+// compares what it answers with what was recorded.
+#include "emulator/http/beast_transport.hpp"
+#include "emulator/http/url.hpp"
 #include "harness/cli/command.hpp"
 #include "harness/cli/exit_codes.hpp"
+#include "harness/cli/http_options.hpp"
+#include "harness/cli/interrupt_guard.hpp"
+#include "harness/fixture/replay_against.hpp"
 #include "harness/fixture/replay_index.hpp"
 #include "harness/fixture/replay_server.hpp"
+#include "harness/report/reporter.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <deque>
 #include <memory>
 
 namespace sesam::harness {
+
+namespace em = sesam::emulator;
 
 namespace {
 
@@ -30,7 +44,7 @@ int run_replay_serve(const ReplayServeArgs& args)
     ReplayIndex index;
     try {
         index = ReplayIndex::load(args.fixture, args.ignore_params);
-    } catch (const ReplayError& e) {
+    } catch (const FixtureError& e) {
         throw UsageError(e.what());
     }
 
@@ -64,6 +78,184 @@ int run_replay_serve(const ReplayServeArgs& args)
     return exit_ok;
 }
 
+struct ReplayAgainstArgs {
+    std::string fixture;
+    std::string url;
+    std::vector<std::string> ignore_fields;
+    std::vector<std::string> reports;
+    std::size_t max_diffs = 20;
+    HttpArgs http;
+};
+
+/// `_id "p3", field "name": expected "Ann", actual "Anne"`: one difference on one line.
+std::string describe(const BodyDifference& d)
+{
+    std::string where;
+    if (!d.entity_id.empty())
+        where = fmt::format("_id {}", shown_value(nlohmann::json(d.entity_id)));
+    if (!d.field.empty())
+        where += fmt::format("{}field \"{}\"", where.empty() ? "" : ", ", d.field);
+    if (where.empty())
+        where = "body";
+    using Kind = BodyDifference::Kind;
+    switch (d.kind) {
+    case Kind::changed:
+        return fmt::format("{}: expected {}, actual {}", where, d.expected, d.actual);
+    case Kind::missing_field:
+        return fmt::format("{}: missing (expected {})", where, d.expected);
+    case Kind::added_field:
+        return fmt::format("{}: added (actual {})", where, d.actual);
+    case Kind::missing_entity:
+        return fmt::format("{}: missing entity (expected {})", where, d.expected);
+    case Kind::added_entity:
+        return fmt::format("{}: added entity (actual {})", where, d.actual);
+    }
+    return where;
+}
+
+void print_outcome(const ExchangeOutcome& o, std::size_t max_diffs)
+{
+    using Result = ExchangeOutcome::Result;
+    switch (o.result) {
+    case Result::same:
+        fmt::print("SAME  {}{}\n", o.id, o.message.empty() ? "" : ": " + o.message);
+        return;
+    case Result::skipped:
+        fmt::print("SKIP  {}: {}\n", o.id, o.message);
+        return;
+    case Result::differs:
+    case Result::unreachable:
+        fmt::print("DIFF  {}: {}\n", o.id, o.message);
+        break;
+    }
+    fmt::print("        request: {}\n", o.request);
+    if (!o.body)
+        return;
+    const auto& diffs = o.body->differences;
+    for (std::size_t i = 0; i < diffs.size() && i < max_diffs; ++i)
+        fmt::print("        {}\n", describe(diffs[i]));
+    if (diffs.size() > max_diffs)
+        fmt::print("        … and {} more (--max-diffs)\n", diffs.size() - max_diffs);
+}
+
+int run_replay_against(const ReplayAgainstArgs& args)
+{
+    if (auto bad = em::check_http_url(args.url))
+        throw UsageError(bad->message);
+    Fixture fixture;
+    try {
+        fixture = read_fixture(args.fixture);
+    } catch (const FixtureError& e) {
+        throw UsageError(e.what());
+    }
+    if (fixture.exchanges.empty())
+        throw UsageError(args.fixture + ": the fixture holds no exchanges");
+    ReplayOptions options;
+    options.service_url = args.url;
+    options.headers = args.http.parsed_headers();
+    options.redactor = args.http.redactor();
+    try {
+        options.filter = FieldFilter(args.ignore_fields);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string(e.what()) + " (--ignore-field)");
+    }
+    try {
+        // Every recorded URL must rebase before anything is sent.
+        for (const auto& x : fixture.exchanges)
+            rebase_url(x.url, fixture.exchanges.front().url, args.url);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+    std::vector<std::unique_ptr<Reporter>> files;
+    for (const auto& spec : args.reports) {
+        try {
+            files.push_back(make_file_reporter(spec));
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(e.what());
+        }
+    }
+    auto reporter = make_multi_reporter(std::move(files));
+    const auto transport_options = args.http.transport_options();
+
+    boost::asio::io_context ioc;
+    em::BeastTransport transport(ioc, transport_options);
+    InterruptGuard guard(ioc, transport);
+    const auto recorder = args.http.recorder(transport);
+    auto& client = client_transport(recorder, transport);
+
+    RunInfo run{options.redactor.redact(args.url), {}, SESAM_EMU_VERSION, "sesam-emu.replay"};
+    for (const auto& x : fixture.exchanges)
+        if (std::find(run.roles.begin(), run.roles.end(), role_of(x)) == run.roles.end())
+            run.roles.push_back(role_of(x));
+    try {
+        reporter->begin(run);
+    } catch (const std::exception& e) {
+        throw UsageError(std::string(e.what()) + " (--report)");
+    }
+    fmt::print("replay: {} exchanges from {} against {}\n",
+               fixture.exchanges.size(),
+               args.fixture,
+               run.service_url);
+    for (const auto& name : withheld_headers(fixture, options))
+        fmt::print(stderr,
+                   "sesam-emu replay: warning: the recorded {0} header was redacted and is not "
+                   "sent; give it with --header '{0}: …'\n",
+                   name);
+    std::fflush(stdout);
+
+    const auto start = std::chrono::steady_clock::now();
+    RunSummary summary;
+    std::size_t differ = 0;
+    bool unreachable = false;
+    std::deque<ExchangeOutcome> outcomes; // the reporters keep views of their ids until end()
+    for (std::size_t n = 1; n <= fixture.exchanges.size() && !unreachable; ++n) {
+        auto outcome = replay_exchange(fixture, n, client, options);
+        if (guard.interrupted())
+            break;
+        const auto& o = outcomes.emplace_back(std::move(outcome));
+        print_outcome(o, args.max_diffs);
+        std::fflush(stdout);
+        const auto result = to_check_result(o, args.max_diffs);
+        reporter->check_started(result.info);
+        reporter->check_finished(result);
+        switch (o.result) {
+        case ExchangeOutcome::Result::same:
+            ++summary.passed;
+            break;
+        case ExchangeOutcome::Result::skipped:
+            ++summary.skipped;
+            break;
+        case ExchangeOutcome::Result::unreachable:
+            unreachable = true;
+            [[fallthrough]];
+        case ExchangeOutcome::Result::differs:
+            ++summary.failed;
+            ++differ;
+            break;
+        }
+    }
+    summary.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    reporter->end(summary);
+    const auto done = summary.passed + summary.failed + summary.skipped;
+    fmt::print("replay: {} of {} exchanges: {} same, {} differ, {} skipped, {:.2f} s\n",
+               done,
+               fixture.exchanges.size(),
+               summary.passed,
+               differ,
+               summary.skipped,
+               summary.seconds);
+    if (guard.interrupted())
+        return exit_interrupted;
+    if (unreachable) {
+        fmt::print(stderr,
+                   "sesam-emu replay: error: cannot reach the service: {}\n",
+                   outcomes.back().message);
+        return exit_service_failed;
+    }
+    return finish_recording(recorder.get(), "replay", differ > 0 ? exit_findings : exit_ok);
+}
+
 } // namespace
 
 Command add_replay_command(CLI::App& app)
@@ -90,10 +282,45 @@ Command add_replay_command(CLI::App& app)
                       args->ignore_params,
                       "A query parameter to leave out of matching (repeatable)");
     serve->add_flag("--strict", args->strict, "Exit 1 on stop if any request was unmatched");
-    // `replay against` can be added next to `serve`; `run` dispatches on the parsed one.
-    return {replay, [args, serve] {
+
+    auto against_args = std::make_shared<ReplayAgainstArgs>();
+    auto* against = replay->add_subcommand(
+        "against",
+        "Send the recorded requests of FIXTURE, in order, to the service at URL (which takes\n"
+        "the place of the recorded URL: host and port always, and the path when URL has one\n"
+        "other than /; query parameters in URL replace recorded ones of the same name), and\n"
+        "compare each answer with the recorded one: the status, then the body. Lists of\n"
+        "entities are compared by _id, in any order, field by field, leaving out _ts, _hash\n"
+        "and --ignore-field paths; other bodies as a whole. Recorded headers that were\n"
+        "redacted (***) are not sent: give them again with --header.\n"
+        "Exit 0: every answer as recorded; 1: something differs; 2: bad fixture or flag;\n"
+        "3: the service cannot be reached; 130: interrupted.");
+    against->add_option("FIXTURE", against_args->fixture, "The fixture file")->required();
+    against->add_option("URL", against_args->url, "The service to replay against")->required();
+    against
+        ->add_option("--ignore-field",
+                     against_args->ignore_fields,
+                     "Leave this field out of entity comparisons: a dot path, * for any one key "
+                     "or index, e.g. _updated, address.since, tags.*.ts (repeatable)")
+        ->allow_extra_args(false);
+    against
+        ->add_option("--report",
+                     against_args->reports,
+                     "Also write a report, one testcase per exchange: junit:PATH or json:PATH "
+                     "(repeatable)")
+        ->allow_extra_args(false);
+    against
+        ->add_option("--max-diffs",
+                     against_args->max_diffs,
+                     "Differences shown per exchange (all are counted)")
+        ->default_str("20");
+    add_http_options(*against, against_args->http);
+
+    return {replay, [args, serve, against_args, against] {
                 if (serve->parsed())
                     return run_replay_serve(*args);
+                if (against->parsed())
+                    return run_replay_against(*against_args);
                 return static_cast<int>(exit_usage);
             }};
 }

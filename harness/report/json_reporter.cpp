@@ -59,7 +59,8 @@ public:
         Json roles = Json::array();
         for (const Role role : run.roles)
             roles.push_back(to_string(role));
-        const Json info = {{"service_url", run.service_url},
+        const Json info = {{"suite", run.suite},
+                           {"service_url", run.service_url},
                            {"roles", std::move(roles)},
                            {"sesam_emu_version", run.sesam_emu_version}};
         first_ = true;

@@ -129,9 +129,9 @@ std::string describe(const std::vector<Evidence>& evidence)
     return text;
 }
 
-std::string testcase(const CheckResult& r)
+std::string testcase(const CheckResult& r, const std::string& prefix)
 {
-    const std::string suite = std::string("sesam-emu.") + to_string(r.info.role);
+    const std::string suite = prefix + "." + to_string(r.info.role);
     std::string xml = fmt::format(R"(    <testcase classname="{}" name="{}" time="{:.3f}")",
                                   attr(suite),
                                   attr(r.info.id),
@@ -226,7 +226,7 @@ public:
                 failed += r.fails_run() ? 1 : 0;
                 skips += r.verdict == Verdict::skipped ? 1 : 0;
                 seconds += r.seconds;
-                cases += testcase(r);
+                cases += testcase(r, run_.suite);
             }
             if (n == 0)
                 continue;
@@ -234,8 +234,9 @@ public:
             failures += failed;
             skipped += skips;
             suites += fmt::format(
-                "  <testsuite name=\"sesam-emu.{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" "
+                "  <testsuite name=\"{}.{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" "
                 "errors=\"0\" time=\"{:.3f}\">\n",
+                attr(run_.suite),
                 to_string(role),
                 n,
                 failed,
@@ -256,9 +257,10 @@ public:
         }
         write_atomically(path_,
                          fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                                     "<testsuites name=\"sesam-emu\" tests=\"{}\" failures=\"{}\" "
+                                     "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" "
                                      "skipped=\"{}\" errors=\"0\" time=\"{:.3f}\">\n{}"
                                      "</testsuites>\n",
+                                     attr(run_.suite),
                                      tests,
                                      failures,
                                      skipped,

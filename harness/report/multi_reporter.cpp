@@ -1,6 +1,7 @@
 #include "harness/report/reporter.hpp"
 
 #include <exception>
+#include <stdexcept>
 #include <utility>
 
 namespace sesam::harness {
@@ -57,6 +58,16 @@ private:
 std::unique_ptr<Reporter> make_multi_reporter(std::vector<std::unique_ptr<Reporter>> reporters)
 {
     return std::make_unique<MultiReporter>(std::move(reporters));
+}
+
+std::unique_ptr<Reporter> make_file_reporter(const std::string& spec)
+{
+    const auto colon = spec.find(':');
+    const auto kind = spec.substr(0, colon);
+    const auto path = colon == std::string::npos ? std::string() : spec.substr(colon + 1);
+    if (path.empty() || (kind != "junit" && kind != "json"))
+        throw std::invalid_argument("--report '" + spec + "' is not junit:PATH or json:PATH");
+    return kind == "junit" ? make_junit_reporter(path) : make_json_reporter(path);
 }
 
 } // namespace sesam::harness

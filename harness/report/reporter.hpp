@@ -30,17 +30,21 @@ public:
 std::unique_ptr<Reporter> make_console_reporter(std::FILE* out, bool colour);
 
 /// JUnit XML, written at end() to a temporary file beside `path` and renamed over it, so a
-/// crash leaves the old report or none: one testsuite per role with results, one testcase per
-/// check whose `name` is the check id, `<failure>` for failed errors, `<skipped>` for skipped
-/// checks; failed warnings and baselined failures are passing testcases with a `<system-out>`
-/// note. The service output tail goes into each testsuite's `<system-err>`. Characters XML 1.0
-/// forbids become `\uXXXX` (controls) or U+FFFD (invalid UTF-8).
+/// crash leaves the old report or none: one testsuite per role with results (named `SUITE.ROLE`,
+/// RunInfo::suite), one testcase per check whose `name` is the check id, `<failure>` for failed
+/// errors, `<skipped>` for skipped checks; failed warnings and baselined failures are passing
+/// testcases with a `<system-out>` note. The service output tail goes into each testsuite's
+/// `<system-err>`. Characters XML 1.0 forbids become `\uXXXX` (controls) or U+FFFD (invalid UTF-8).
 std::unique_ptr<Reporter> make_junit_reporter(std::string path);
 
 /// JSON, streamed as the run goes: `{"run": …, "checks": [ … ], "summary": …}` with one check
 /// object per line, flushed as it finishes (a crashed run leaves the checks done so far). The
 /// file is opened by begin(). Invalid UTF-8 becomes U+FFFD.
 std::unique_ptr<Reporter> make_json_reporter(std::string path);
+
+/// The file reporter a `--report` value names: `junit:PATH` or `json:PATH`. Throws
+/// std::invalid_argument for any other form, and what the reporter's constructor throws.
+std::unique_ptr<Reporter> make_file_reporter(const std::string& spec);
 
 /// Sends every event to each of `reporters`, in order. Every reporter's end() runs even when an
 /// earlier one throws; the first exception is rethrown afterwards.

@@ -1,6 +1,7 @@
 // Recording a run into a fixture: every field of the format, and no secret in the file.
 #include "emulator/http/beast_transport.hpp"
 #include "emulator/pull/pull_client.hpp"
+#include "harness/fixture/fixture_reader.hpp"
 #include "harness/fixture/fixture_writer.hpp"
 #include "harness/fixture/recording_transport.hpp"
 #include "tests/support/reference_fixture.hpp"
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -161,6 +163,73 @@ TEST_F(RecordingTest, AFailedExchangeIsRecordedWithItsError)
     ASSERT_EQ(lines.size(), 2u);
     EXPECT_TRUE(lines[1].at("status").is_null());
     EXPECT_FALSE(lines[1].at("error").is_null());
+}
+
+// What RecordingTransport writes, read_fixture reads back: every field of every exchange.
+TEST_F(RecordingTest, AFixtureRoundTripsThroughTheReader)
+{
+    ScriptedServer server([](const RawRequest& req, RawConnection& c) {
+        if (req.method == "POST")
+            c.write(
+                ScriptedServer::response(409, "stale sequence", "X-Note: tok-1\r\n", "text/plain"));
+        else
+            c.write(ScriptedServer::response(200, R"([{"_id":"a","n":1.5}])"));
+    });
+    boost::asio::io_context ioc;
+    em::BeastTransport beast(ioc, em::TransportOptions{5s, 5s});
+    {
+        Redactor redactor;
+        redactor.add_secret("tok-1");
+        RecordingTransport recorder(
+            beast, FixtureWriter(path("f.jsonl"), "sesam-emu push x"), std::move(redactor));
+        const auto base = server.base_url();
+        EXPECT_TRUE(recorder.fetch({"GET", base + "/e?since=3", {{"X-A", "1"}}, ""}).has_value());
+        EXPECT_TRUE(recorder
+                        .fetch({"POST",
+                                base + "/r?is_first=true",
+                                {{"Content-Type", "application/json"}},
+                                R"([{"_id":"a"}])"})
+                        .has_value());
+        EXPECT_TRUE(recorder.fetch({"GET", "http://127.0.0.1:9/e", {}, ""}).has_error());
+    }
+    const auto f = read_fixture(path("f.jsonl"));
+    EXPECT_EQ(f.header.format_version, 1);
+    EXPECT_EQ(f.header.sesam_emu_version, SESAM_EMU_VERSION);
+    EXPECT_EQ(f.header.command_line, "sesam-emu push x");
+    ASSERT_EQ(f.exchanges.size(), 3u);
+
+    const auto& get = f.exchanges[0];
+    EXPECT_EQ(get.line, 2u);
+    EXPECT_EQ(get.method, "GET");
+    EXPECT_EQ(get.url, server.base_url() + "/e?since=3");
+    EXPECT_EQ(get.request_headers, (decltype(get.request_headers){{"X-A", "1"}}));
+    EXPECT_FALSE(get.request_body.json);
+    EXPECT_EQ(get.request_body.text, "");
+    EXPECT_EQ(get.status, 200u);
+    EXPECT_EQ(get.reason, "OK");
+    EXPECT_TRUE(get.response_body.json);
+    EXPECT_EQ(get.response_body.text, R"([{"_id":"a","n":1.5}])");
+    EXPECT_FALSE(get.body_truncated);
+    EXPECT_GE(get.elapsed_ms, 0.0);
+    EXPECT_FALSE(get.error);
+
+    const auto& post = f.exchanges[1];
+    EXPECT_EQ(post.method, "POST");
+    EXPECT_TRUE(post.request_body.json);
+    EXPECT_EQ(post.request_body.text, R"([{"_id":"a"}])");
+    EXPECT_EQ(post.status, 409u);
+    EXPECT_FALSE(post.response_body.json);
+    EXPECT_EQ(post.response_body.text, "stale sequence");
+    const auto note = std::find_if(post.response_headers.begin(),
+                                   post.response_headers.end(),
+                                   [](const auto& h) { return h.first == "X-Note"; });
+    ASSERT_NE(note, post.response_headers.end());
+    EXPECT_EQ(note->second, "***") << "the secret in a response header stays masked";
+
+    const auto& failed = f.exchanges[2];
+    EXPECT_FALSE(failed.status);
+    ASSERT_TRUE(failed.error);
+    EXPECT_NE(failed.error->find("connect to 127.0.0.1:9"), std::string::npos) << *failed.error;
 }
 
 TEST_F(RecordingTest, AFixtureThatCannotBeCreatedThrowsNamingThePath)
