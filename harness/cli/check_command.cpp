@@ -6,6 +6,8 @@
 #include "harness/cli/command.hpp"
 #include "harness/cli/exit_codes.hpp"
 #include "harness/cli/http_options.hpp"
+#include "harness/cli/interrupt_guard.hpp"
+#include "harness/cli/service_options.hpp"
 #include "harness/report/reporter.hpp"
 #include "harness/runner/check_runner.hpp"
 #include "harness/runner/service_under_test.hpp"
@@ -41,44 +43,7 @@ struct CheckArgs {
     std::vector<std::string> only;
     std::vector<std::string> skip;
     std::string baseline;
-    // the service under test
-    std::string exec;
-    std::vector<std::string> env;
-    std::string env_file;
-    std::string image;
-    unsigned short port = 0;
-    std::vector<std::string> docker_args;
-    double ready_timeout = 30;
-    std::string ready_path;
-};
-
-/// SIGINT/SIGTERM, caught on a thread of their own so that they are seen while the service
-/// starts as well as during a request (which they cancel).
-class SignalWatch {
-public:
-    SignalWatch(boost::asio::io_context& work, em::BeastTransport& transport)
-        : signals_(ioc_, SIGINT, SIGTERM)
-    {
-        signals_.async_wait([this, &work, &transport](const boost::system::error_code& ec, int) {
-            if (ec)
-                return;
-            interrupted_ = true;
-            boost::asio::post(work, [&transport] { transport.cancel(); });
-        });
-        thread_ = std::thread([this] { ioc_.run(); });
-    }
-    ~SignalWatch()
-    {
-        ioc_.stop();
-        thread_.join();
-    }
-    const std::atomic<bool>& flag() const { return interrupted_; }
-
-private:
-    boost::asio::io_context ioc_;
-    boost::asio::signal_set signals_;
-    std::atomic<bool> interrupted_{false};
-    std::thread thread_;
+    ServiceArgs service_under_test;
 };
 
 std::unique_ptr<Reporter> make_reporters(const std::vector<std::string>& specs)
@@ -113,46 +78,6 @@ bool reachable(const std::string& url)
     boost::asio::ip::tcp::socket socket(ioc);
     boost::asio::connect(socket, endpoints, ec);
     return !ec;
-}
-
-ServiceSpec service_spec(const CheckArgs& args)
-{
-    ServiceSpec spec;
-    spec.url = args.url;
-    if (!args.exec.empty())
-        spec.command = args.exec;
-    if (!args.image.empty()) {
-        if (spec.command)
-            throw UsageError("--exec and --image exclude each other");
-        if (args.port == 0)
-            throw UsageError("--image needs --port, the port the container listens on");
-        spec.image = args.image;
-        spec.container_port = args.port;
-    }
-    spec.docker_args = args.docker_args;
-    if (!args.env_file.empty()) {
-        try {
-            spec.env = read_env_file(args.env_file);
-        } catch (const std::invalid_argument& e) {
-            throw UsageError(std::string(e.what()) + " (--env-file)");
-        }
-    }
-    for (const auto& kv : args.env) {
-        const auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0)
-            throw UsageError("--env '" + kv + "' is not KEY=VALUE");
-        spec.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-    }
-    if (!(args.ready_timeout > 0))
-        throw UsageError("--ready-timeout must be a positive number of seconds");
-    spec.ready_timeout =
-        std::chrono::milliseconds(static_cast<std::int64_t>(args.ready_timeout * 1000));
-    if (!args.ready_path.empty()) {
-        if (args.ready_path.front() != '/')
-            throw UsageError("--ready-path must start with '/'");
-        spec.ready_path = args.ready_path;
-    }
-    return spec;
 }
 
 Role parse_role(const std::string& role)
@@ -190,8 +115,7 @@ int run_check(CheckArgs& args)
                    args.role);
         return exit_nothing_selected;
     }
-    const bool manage = !args.exec.empty() || !args.image.empty();
-    const auto spec = manage ? std::optional<ServiceSpec>(service_spec(args)) : std::nullopt;
+    const auto spec = args.service_under_test.spec(args.url);
     auto reporter = make_reporters(args.reports);
 
     boost::asio::io_context ioc;
@@ -272,20 +196,7 @@ Command add_check_command(CLI::App& app)
         ->allow_extra_args(false);
     cmd->add_option(
         "--baseline", args->baseline, "A file of accepted failures (check ids, one per line)");
-    cmd->add_option("--exec", args->exec, "Start the service with this shell command first");
-    cmd->add_option("--env", args->env, "KEY=VALUE for the service (repeatable)")
-        ->allow_extra_args(false);
-    cmd->add_option("--env-file", args->env_file, "A file of KEY=VALUE lines for the service");
-    cmd->add_option("--image", args->image, "Run the service from this container image (docker)");
-    cmd->add_option("--port", args->port, "The port the container listens on (with --image)");
-    cmd->add_option("--docker-arg", args->docker_args, "An extra docker run argument (repeatable)")
-        ->allow_extra_args(false);
-    cmd->add_option(
-           "--ready-timeout", args->ready_timeout, "Seconds to wait for the service to be ready")
-        ->default_str("30");
-    cmd->add_option("--ready-path",
-                    args->ready_path,
-                    "Ready when GET of this path answers 2xx (default: a TCP connect)");
+    add_service_options(*cmd, args->service_under_test);
     return {cmd, [args] { return run_check(*args); }};
 }
 

@@ -7,6 +7,7 @@
 #include "harness/cli/exit_codes.hpp"
 #include "harness/cli/http_options.hpp"
 #include "harness/cli/interrupt_guard.hpp"
+#include "harness/cli/service_options.hpp"
 #include "harness/fixture/replay_against.hpp"
 #include "harness/fixture/replay_index.hpp"
 #include "harness/fixture/replay_server.hpp"
@@ -85,6 +86,7 @@ struct ReplayAgainstArgs {
     std::vector<std::string> reports;
     std::size_t max_diffs = 20;
     HttpArgs http;
+    ServiceArgs service_under_test;
 };
 
 /// `_id "p3", field "name": expected "Ann", actual "Anne"`: one difference on one line.
@@ -176,12 +178,22 @@ int run_replay_against(const ReplayAgainstArgs& args)
     }
     auto reporter = make_multi_reporter(std::move(files));
     const auto transport_options = args.http.transport_options();
+    const auto spec = args.service_under_test.spec(args.url);
 
     boost::asio::io_context ioc;
     em::BeastTransport transport(ioc, transport_options);
-    InterruptGuard guard(ioc, transport);
+    SignalWatch signals(ioc, transport);
     const auto recorder = args.http.recorder(transport);
     auto& client = client_transport(recorder, transport);
+    std::unique_ptr<ServiceUnderTest> service;
+    if (spec) {
+        try {
+            service = ServiceUnderTest::start(*spec, &signals.flag());
+        } catch (const ServiceStartError& e) {
+            fmt::print(stderr, "sesam-emu replay: error: {}\n", e.what());
+            return signals.flag() ? exit_interrupted : exit_service_failed;
+        }
+    }
 
     RunInfo run{options.redactor.redact(args.url), {}, SESAM_EMU_VERSION, "sesam-emu.replay"};
     for (const auto& x : fixture.exchanges)
@@ -210,7 +222,7 @@ int run_replay_against(const ReplayAgainstArgs& args)
     std::deque<ExchangeOutcome> outcomes; // the reporters keep views of their ids until end()
     for (std::size_t n = 1; n <= fixture.exchanges.size() && !unreachable; ++n) {
         auto outcome = replay_exchange(fixture, n, client, options);
-        if (guard.interrupted())
+        if (signals.flag())
             break;
         const auto& o = outcomes.emplace_back(std::move(outcome));
         print_outcome(o, args.max_diffs);
@@ -236,7 +248,11 @@ int run_replay_against(const ReplayAgainstArgs& args)
     }
     summary.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (service && differ > 0)
+        summary.service_output_tail = service->output_tail();
     reporter->end(summary);
+    if (service)
+        service->stop();
     const auto done = summary.passed + summary.failed + summary.skipped;
     fmt::print("replay: {} of {} exchanges: {} same, {} differ, {} skipped, {:.2f} s\n",
                done,
@@ -245,7 +261,11 @@ int run_replay_against(const ReplayAgainstArgs& args)
                differ,
                summary.skipped,
                summary.seconds);
-    if (guard.interrupted())
+    if (!summary.service_output_tail.empty())
+        fmt::print(stderr,
+                   "sesam-emu replay: the service's last output lines:\n{}",
+                   summary.service_output_tail);
+    if (signals.flag())
         return exit_interrupted;
     if (unreachable) {
         fmt::print(stderr,
@@ -292,7 +312,8 @@ Command add_replay_command(CLI::App& app)
         "compare each answer with the recorded one: the status, then the body. Lists of\n"
         "entities are compared by _id, in any order, field by field, leaving out _ts, _hash\n"
         "and --ignore-field paths; other bodies as a whole. Recorded headers that were\n"
-        "redacted (***) are not sent: give them again with --header.\n"
+        "redacted (***) are not sent: give them again with --header. With --exec or --image\n"
+        "the service is started first, waited for, and removed on every way out.\n"
         "Exit 0: every answer as recorded; 1: something differs; 2: bad fixture or flag;\n"
         "3: the service cannot be reached; 130: interrupted.");
     against->add_option("FIXTURE", against_args->fixture, "The fixture file")->required();
@@ -315,6 +336,7 @@ Command add_replay_command(CLI::App& app)
                      "Differences shown per exchange (all are counted)")
         ->default_str("20");
     add_http_options(*against, against_args->http);
+    add_service_options(*against, against_args->service_under_test);
 
     return {replay, [args, serve, against_args, against] {
                 if (serve->parsed())

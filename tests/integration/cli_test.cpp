@@ -348,18 +348,10 @@ TEST_F(CliTest, InvalidUtf8InAUrlGetsAnAnswerFromTheReferenceService)
     EXPECT_NE(r.err.find("status 400"), std::string::npos) << r.err;
 }
 
-/// A port nothing listens on now (bound, then closed).
+/// A port nothing listens on now, as text.
 std::string free_port()
 {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return std::to_string(ntohs(addr.sin_port));
+    return std::to_string(testing::free_port());
 }
 
 TEST_F(CliTest, CheckStartsTheReferenceServiceAndPasses)

@@ -306,6 +306,34 @@ TEST_F(ReplayAgainstTest, BadInputsExitTwoWithOneLine)
     }
 }
 
+TEST_F(ReplayAgainstTest, ExecStartsTheServiceAndRemovesIt)
+{
+    const auto port = std::to_string(testing::free_port());
+    const auto serve = kBinary + " serve --port " + port;
+    auto r = emu("replay against " + kRecordings + "source.jsonl http://127.0.0.1:" + port +
+                 "/entities --exec '" + serve + "'");
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("4 same, 0 differ"), std::string::npos) << r.out;
+    EXPECT_NE(testing::run_command("pgrep -f '" + serve + "$'").exit_code, 0)
+        << "the service is gone";
+
+    // A service that differs: its last output lines come with the differences.
+    std::ofstream(path("changed.json")) << R"([{"_id":"person-1","_updated":0}])";
+    auto d = emu("replay against " + kRecordings + "source.jsonl http://127.0.0.1:" + port +
+                 "/entities --exec '" + serve + " --data " + path("changed.json") + "'");
+    EXPECT_EQ(d.exit_code, 1) << d.out << d.err;
+    EXPECT_NE(d.err.find("sesam-emu replay: the service's last output lines:\nlistening on "),
+              std::string::npos)
+        << d.err;
+
+    auto never = emu("replay against " + kRecordings + "source.jsonl http://127.0.0.1:" + port +
+                     "/entities --exec false");
+    EXPECT_EQ(never.exit_code, 3) << never.err;
+    EXPECT_NE(never.err.find("the service exited with status 1 before it was ready"),
+              std::string::npos)
+        << never.err;
+}
+
 TEST_F(ReplayAgainstTest, SigtermWhileWaitingExits130)
 {
     write_fixture();

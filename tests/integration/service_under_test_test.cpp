@@ -1,4 +1,5 @@
 #include "harness/runner/service_under_test.hpp"
+#include "tests/support/scripted_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -22,6 +23,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 namespace fs = std::filesystem;
+using testing::free_port;
 
 const std::string kSesamEmu = SESAM_EMU_BINARY;
 
@@ -123,11 +125,6 @@ private:
     int fd_ = -1;
     unsigned short port_ = 0;
 };
-
-unsigned short free_port()
-{
-    return Listener().port();
-}
 
 class TempDir {
 public:

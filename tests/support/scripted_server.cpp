@@ -238,4 +238,21 @@ int ChildProcess::terminate()
     return 128 + SIGKILL;
 }
 
+unsigned short free_port()
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        throw std::runtime_error("socket failed");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    ::close(fd);
+    if (!ok)
+        throw std::runtime_error("cannot bind a loopback port");
+    return ntohs(addr.sin_port);
+}
+
 } // namespace sesam::testing

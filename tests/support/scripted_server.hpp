@@ -99,4 +99,8 @@ private:
     int out_fd_ = -1;
 };
 
+/// A loopback port nothing listens on now (bound, then closed), for a service a test starts
+/// itself on a known port.
+unsigned short free_port();
+
 } // namespace sesam::testing
