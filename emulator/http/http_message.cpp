@@ -52,6 +52,11 @@ void set_header(HttpHeaders& headers, std::string_view name, std::string_view va
     headers.push_back({std::string(name), std::string(value)});
 }
 
+bool is_token(std::string_view text) noexcept
+{
+    return !text.empty() && std::all_of(text.begin(), text.end(), is_token_char);
+}
+
 std::optional<HttpHeader> parse_header_line(std::string_view line)
 {
     auto colon = line.find(':');
@@ -59,7 +64,7 @@ std::optional<HttpHeader> parse_header_line(std::string_view line)
         return std::nullopt;
     auto name = trim(line.substr(0, colon));
     auto value = trim(line.substr(colon + 1));
-    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char))
+    if (!is_token(name))
         return std::nullopt;
     if (value.find_first_of("\r\n") != std::string_view::npos)
         return std::nullopt;

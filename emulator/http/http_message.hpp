@@ -22,6 +22,9 @@ std::optional<std::string_view> find_header(const HttpHeaders& headers, std::str
 /// Adds or replaces (case-insensitively) the header `name`.
 void set_header(HttpHeaders& headers, std::string_view name, std::string_view value);
 
+/// True for a non-empty RFC 9110 token: what a method or a header name must be.
+bool is_token(std::string_view text) noexcept;
+
 /// Parses `Name: value` as given on a command line or in a config. nullopt when there is no
 /// colon or the name is empty or not a valid header token.
 std::optional<HttpHeader> parse_header_line(std::string_view line);

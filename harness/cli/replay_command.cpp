@@ -126,8 +126,10 @@ void print_outcome(const ExchangeOutcome& o, std::size_t max_diffs)
         fmt::print("SKIP  {}: {}\n", o.id, o.message);
         return;
     case Result::differs:
-    case Result::unreachable:
         fmt::print("DIFF  {}: {}\n", o.id, o.message);
+        break;
+    case Result::service_failed:
+        fmt::print("FAIL  {}: {}\n", o.id, o.message);
         break;
     }
     fmt::print("        request: {}\n", o.request);
@@ -156,6 +158,8 @@ int run_replay_against(const ReplayAgainstArgs& args)
     options.service_url = args.url;
     options.headers = args.http.parsed_headers();
     options.redactor = args.http.redactor();
+    for (const auto& secret : restored_secrets(fixture, args.url))
+        options.redactor.add_secret(secret);
     try {
         options.filter = FieldFilter(args.ignore_fields);
     } catch (const std::invalid_argument& e) {
@@ -208,19 +212,16 @@ int run_replay_against(const ReplayAgainstArgs& args)
                fixture.exchanges.size(),
                args.fixture,
                run.service_url);
-    for (const auto& name : withheld_headers(fixture, options))
-        fmt::print(stderr,
-                   "sesam-emu replay: warning: the recorded {0} header was redacted and is not "
-                   "sent; give it with --header '{0}: …'\n",
-                   name);
+    for (const auto& warning : replay_warnings(fixture, options))
+        fmt::print(stderr, "sesam-emu replay: warning: {}\n", warning);
     std::fflush(stdout);
 
     const auto start = std::chrono::steady_clock::now();
     RunSummary summary;
     std::size_t differ = 0;
-    bool unreachable = false;
+    bool service_failed = false;
     std::deque<ExchangeOutcome> outcomes; // the reporters keep views of their ids until end()
-    for (std::size_t n = 1; n <= fixture.exchanges.size() && !unreachable; ++n) {
+    for (std::size_t n = 1; n <= fixture.exchanges.size() && !service_failed; ++n) {
         auto outcome = replay_exchange(fixture, n, client, options);
         if (signals.flag())
             break;
@@ -237,9 +238,10 @@ int run_replay_against(const ReplayAgainstArgs& args)
         case ExchangeOutcome::Result::skipped:
             ++summary.skipped;
             break;
-        case ExchangeOutcome::Result::unreachable:
-            unreachable = true;
-            [[fallthrough]];
+        case ExchangeOutcome::Result::service_failed:
+            service_failed = true;
+            ++summary.failed;
+            break;
         case ExchangeOutcome::Result::differs:
             ++summary.failed;
             ++differ;
@@ -248,17 +250,18 @@ int run_replay_against(const ReplayAgainstArgs& args)
     }
     summary.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (service && differ > 0)
+    if (service && summary.failed > 0)
         summary.service_output_tail = service->output_tail();
     reporter->end(summary);
     if (service)
         service->stop();
     const auto done = summary.passed + summary.failed + summary.skipped;
-    fmt::print("replay: {} of {} exchanges: {} same, {} differ, {} skipped, {:.2f} s\n",
+    fmt::print("replay: {} of {} exchanges: {} same, {} differ, {} failed, {} skipped, {:.2f} s\n",
                done,
                fixture.exchanges.size(),
                summary.passed,
                differ,
+               service_failed ? 1 : 0,
                summary.skipped,
                summary.seconds);
     if (!summary.service_output_tail.empty())
@@ -266,12 +269,11 @@ int run_replay_against(const ReplayAgainstArgs& args)
                    "sesam-emu replay: the service's last output lines:\n{}",
                    summary.service_output_tail);
     if (signals.flag())
-        return exit_interrupted;
-    if (unreachable) {
-        fmt::print(stderr,
-                   "sesam-emu replay: error: cannot reach the service: {}\n",
-                   outcomes.back().message);
-        return exit_service_failed;
+        return finish_recording(recorder.get(), "replay", exit_interrupted);
+    if (service_failed) {
+        fmt::print(
+            stderr, "sesam-emu replay: error: the service failed: {}\n", outcomes.back().message);
+        return finish_recording(recorder.get(), "replay", exit_service_failed);
     }
     return finish_recording(recorder.get(), "replay", differ > 0 ? exit_findings : exit_ok);
 }
@@ -315,7 +317,8 @@ Command add_replay_command(CLI::App& app)
         "redacted (***) are not sent: give them again with --header. With --exec or --image\n"
         "the service is started first, waited for, and removed on every way out.\n"
         "Exit 0: every answer as recorded; 1: something differs; 2: bad fixture or flag;\n"
-        "3: the service cannot be reached; 130: interrupted.");
+        "3: the service cannot be reached or does not answer within the read timeout (the\n"
+        "replay stops there); 130: interrupted.");
     against->add_option("FIXTURE", against_args->fixture, "The fixture file")->required();
     against->add_option("URL", against_args->url, "The service to replay against")->required();
     against
@@ -333,8 +336,10 @@ Command add_replay_command(CLI::App& app)
     against
         ->add_option("--max-diffs",
                      against_args->max_diffs,
-                     "Differences shown per exchange (all are counted)")
-        ->default_str("20");
+                     "Differences shown per exchange, and given as evidence in reports (all are "
+                     "counted)")
+        ->default_str("20")
+        ->check(CLI::NonNegativeNumber);
     add_http_options(*against, against_args->http);
     add_service_options(*against, against_args->service_under_test);
 

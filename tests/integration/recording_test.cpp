@@ -229,7 +229,9 @@ TEST_F(RecordingTest, AFixtureRoundTripsThroughTheReader)
     const auto& failed = f.exchanges[2];
     EXPECT_FALSE(failed.status);
     ASSERT_TRUE(failed.error);
-    EXPECT_NE(failed.error->find("connect to 127.0.0.1:9"), std::string::npos) << *failed.error;
+    EXPECT_EQ(failed.error->code, "connection failed");
+    EXPECT_NE(failed.error->detail.find("connect to 127.0.0.1:9"), std::string::npos)
+        << failed.error->detail;
 }
 
 TEST_F(RecordingTest, AFixtureThatCannotBeCreatedThrowsNamingThePath)

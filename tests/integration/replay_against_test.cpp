@@ -143,10 +143,13 @@ TEST_F(ReplayAgainstTest, DiffsNameEachChangedMissingAndAddedEntityAndAChangedSt
     EXPECT_NE(r.out.find("SKIP  exchange 4: GET /entities?since=9: no response was recorded"),
               std::string::npos)
         << r.out;
-    EXPECT_NE(r.out.find("replay: 4 of 4 exchanges: 1 same, 2 differ, 1 skipped"),
+    EXPECT_NE(r.out.find("replay: 4 of 4 exchanges: 1 same, 2 differ, 0 failed, 1 skipped"),
               std::string::npos)
         << r.out;
-    EXPECT_EQ(r.out.find("Bearer abc"), std::string::npos) << "secrets stay out of the output";
+    EXPECT_EQ(r.out.find("abc"), std::string::npos)
+        << "secrets stay out of the output: the header's, and the token that replaced ***";
+    EXPECT_EQ(slurp(path("r.json")).find("abc"), std::string::npos);
+    EXPECT_EQ(slurp(path("r.xml")).find("abc"), std::string::npos);
 
     // The JSON report: one check per exchange, the differences as evidence.
     const auto report = nlohmann::json::parse(slurp(path("r.json")), nullptr, false);
@@ -270,8 +273,12 @@ TEST_F(ReplayAgainstTest, AnUnreachableServiceExitsThree)
     write_fixture();
     auto r = emu("replay against " + path("f.jsonl") + " http://127.0.0.1:9/entities");
     EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
-    EXPECT_NE(r.err.find("sesam-emu replay: error: cannot reach the service: no complete "
-                         "response: connect to 127.0.0.1:9"),
+    EXPECT_NE(r.out.find("FAIL  exchange 1: GET /entities?token=***: no response: connect to "
+                         "127.0.0.1:9"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.err.find("sesam-emu replay: error: the service failed: no response: connect to "
+                         "127.0.0.1:9"),
               std::string::npos)
         << r.err;
     EXPECT_NE(r.out.find("replay: 1 of 4 exchanges"), std::string::npos) << "it stops there";
@@ -334,6 +341,111 @@ TEST_F(ReplayAgainstTest, ExecStartsTheServiceAndRemovesIt)
         << never.err;
 }
 
+TEST_F(ReplayAgainstTest, AnswersAsOddAsTheRecordingAreTheSame)
+{
+    // Invalid UTF-8 was recorded as U+FFFD; a body that a transport error cut short was
+    // recorded with its error: the same answers again are the same.
+    std::ofstream(path("f.jsonl"))
+        << kHeader << "\n"
+        << exchange("GET", "http://h/text", 200, "caf\xef\xbf\xbd")
+        << exchange("GET",
+                    "http://h/cut",
+                    200,
+                    R"([{"_id":)",
+                    R"({"error":{"code":"response body cut short","detail":"cut after 8 bytes"}})");
+    ScriptedServer server([](const RawRequest& req, RawConnection& c) {
+        if (req.target == "/text") {
+            c.write(ScriptedServer::response(200, "caf\xff", "", "text/plain"));
+            return;
+        }
+        c.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n[{\"_id\":");
+        c.close();
+    });
+    auto r = emu("replay against " + path("f.jsonl") + " " + server.base_url() + "/");
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("SAME  exchange 1: GET /text\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("SAME  exchange 2: GET /cut: incomplete, as recorded: "),
+              std::string::npos)
+        << r.out;
+
+    // The cut-short recording against a service that now answers whole: it differs.
+    ScriptedServer fixed([](const RawRequest&, RawConnection& c) {
+        c.write(ScriptedServer::response(200, "caf\xff", "", "text/plain"));
+    });
+    auto d = emu("replay against " + path("f.jsonl") + " " + fixed.base_url() + "/");
+    EXPECT_EQ(d.exit_code, 1);
+    EXPECT_NE(d.out.find("DIFF  exchange 2: GET /cut: recorded an incomplete response (response "
+                         "body cut short: cut after 8 bytes); now a complete one, status 200\n"),
+              std::string::npos)
+        << d.out;
+}
+
+TEST_F(ReplayAgainstTest, TooDeepAnAnswerDiffersWithoutCrashing)
+{
+    std::ofstream(path("f.jsonl")) << kHeader << "\n"
+                                   << exchange("GET", "http://h/e", 200, nlohmann::json::array());
+    ScriptedServer server([](const RawRequest&, RawConnection& c) {
+        c.write(ScriptedServer::response(200, std::string(100000, '[') + std::string(100000, ']')));
+    });
+    auto r = emu("replay against " + path("f.jsonl") + " " + server.base_url() + "/e");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.out.find("DIFF  exchange 1: GET /e: status 200; body nested deeper than 512 "
+                         "levels, not compared\n"),
+              std::string::npos)
+        << r.out;
+}
+
+TEST_F(ReplayAgainstTest, AReadTimeoutStopsTheReplayWithExitThree)
+{
+    write_fixture();
+    ScriptedServer server(
+        [](const RawRequest&, RawConnection&) { std::this_thread::sleep_for(1s); });
+    auto r = emu("replay against " + path("f.jsonl") + " " + server.base_url() +
+                 "/entities --read-timeout 0.2");
+    EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+    EXPECT_NE(r.out.find("FAIL  exchange 1: GET /entities?token=***: no response: "),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("replay: 1 of 4 exchanges: 0 same, 0 differ, 1 failed, 0 skipped"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(server.requests().size(), 1u) << "it stops there";
+}
+
+TEST_F(ReplayAgainstTest, RedactedValuesSentAsRecordedAreNamedOnce)
+{
+    std::ofstream(path("f.jsonl"))
+        << kHeader << "\n"
+        << exchange("POST",
+                    "http://h/e?key=***&page=1",
+                    200,
+                    "",
+                    R"({"request_headers":[["X-Key","k-***"]],"request_body":"{\"a\":\"***\"}"})")
+        << exchange("POST", "http://h/e?key=***&page=2", 200, "");
+    ScriptedServer server([](const RawRequest&, RawConnection& c) {
+        c.write(ScriptedServer::response(200, "", "", "text/plain"));
+    });
+    auto r = emu("replay against " + path("f.jsonl") + " " + server.base_url() + "/e");
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    const std::string prefix = "sesam-emu replay: warning: ";
+    EXPECT_EQ(lines_starting(r.err, prefix),
+              (std::vector<std::string>{
+                  prefix + "the recorded X-Key header holds a redacted value (***) and is sent "
+                           "as recorded; give it with --header 'X-Key: …'",
+                  prefix + "the recorded query parameter key holds a redacted value (***) and "
+                           "is sent as recorded; give it in URL (…?key=…)",
+                  prefix + "recorded request bodies hold redacted values (***) and are sent as "
+                           "recorded",
+                  prefix + "the recorded Authorization header was redacted and is not sent; "
+                           "give it with --header 'Authorization: …'",
+              }))
+        << r.err;
+    auto given = emu("replay against " + path("f.jsonl") + " '" + server.base_url() +
+                     "/e?key=k1' --header 'X-Key: k-2' --header 'Authorization: a'");
+    EXPECT_EQ(lines_starting(given.err, prefix).size(), 1u) << "only the body is left" << given.err;
+    EXPECT_EQ(server.requests().back().target, "/e?key=k1&page=2");
+}
+
 TEST_F(ReplayAgainstTest, SigtermWhileWaitingExits130)
 {
     write_fixture();
@@ -341,7 +453,9 @@ TEST_F(ReplayAgainstTest, SigtermWhileWaitingExits130)
         [](const RawRequest&, RawConnection&) { std::this_thread::sleep_for(1s); });
     ChildProcess replay(kBinary + " replay against " + path("f.jsonl") + " " + server.base_url() +
                         "/entities");
-    std::this_thread::sleep_for(300ms);
+    for (int i = 0; i < 500 && server.requests().empty(); ++i)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(server.requests().size(), 1u) << "the first request is waiting for its answer";
     EXPECT_EQ(replay.terminate(), 130);
 }
 
@@ -355,7 +469,7 @@ TEST_F(ReplayAgainstTest, ShippedRecordingsMatchTheReferenceService)
         auto r =
             emu("replay against " + kRecordings + role + ".jsonl " + service.base_url() + path);
         EXPECT_EQ(r.exit_code, 0) << role << "\n" << r.out << r.err;
-        EXPECT_NE(r.out.find(" 0 differ, 0 skipped"), std::string::npos) << r.out;
+        EXPECT_NE(r.out.find(" 0 differ, 0 failed, 0 skipped"), std::string::npos) << r.out;
         EXPECT_EQ(lines_starting(r.out, "DIFF").size(), 0u) << r.out;
         EXPECT_GE(lines_starting(r.out, "SAME").size(), 3u) << r.out;
     }
