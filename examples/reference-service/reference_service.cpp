@@ -1,21 +1,11 @@
 #include "examples/reference-service/reference_service.hpp"
 
+#include "examples/reference-service/http_server.hpp"
 #include "examples/reference-service/receiver.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 #include <nlohmann/json.hpp>
@@ -29,24 +19,16 @@ namespace sesam::reference {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
-constexpr auto kIdleTimeout = std::chrono::seconds(75);
-constexpr std::uint64_t kBodyLimit = 512ull * 1024 * 1024;
+constexpr const char* kServer = "sesam-emu-reference";
 
-using Response = http::response<http::string_body>;
+using Response = HttpServer::Response;
 
 Response json_response(unsigned version, http::status status, std::string body)
 {
-    Response res{status, version};
-    res.set(http::field::server, "sesam-emu-reference");
-    res.set(http::field::content_type, "application/json");
-    res.body() = std::move(body);
-    res.prepare_payload();
-    return res;
+    return reference::json_response(version, status, std::move(body), kServer);
 }
 
 /// JSON text of a value that may hold bytes from the request (a decoded URL can be invalid
@@ -58,13 +40,13 @@ std::string text(const nlohmann::json& value)
 
 Response error_response(unsigned version, http::status status, const std::string& message)
 {
-    return json_response(version, status, text(nlohmann::json{{"error", message}}));
+    return reference::error_response(version, status, message, kServer);
 }
 
 /// An error response when the request has a Content-Type other than JSON. Sesam sends exactly
 /// `application/json` (spec §4.1, §5.1); parameters such as charset are accepted, and so is a
 /// missing header, because clients differ (spec §15).
-std::optional<Response> reject_content_type(const http::request<http::string_body>& req)
+std::optional<Response> reject_content_type(const HttpServer::Request& req)
 {
     const auto it = req.find(http::field::content_type);
     if (it == req.end())
@@ -91,28 +73,16 @@ std::optional<std::int64_t> parse_int(std::string_view text)
 
 } // namespace
 
-struct ReferenceService::Impl : std::enable_shared_from_this<Impl> {
-    Impl(asio::io_context& context, Options opts, Dataset data)
-        : ioc(context), options(std::move(opts)), dataset(std::move(data)), acceptor(context)
-    {
-    }
+/// What the service holds; HttpServer's handler shares it with every open connection.
+struct ReferenceService::Impl {
+    explicit Impl(Dataset data) : dataset(std::move(data)) {}
 
-    asio::io_context& ioc;
-    Options options;
     Dataset dataset;
-    // Every handler runs on the one thread of `ioc`, so the receiver needs no lock.
+    // Every handler runs on the one thread of the io_context, so the receiver needs no lock.
     Receiver receiver;
-    tcp::acceptor acceptor;
-
-    void log(const std::string& line) const
-    {
-        if (options.log)
-            options.log(line);
-    }
 
     /// spec §3: GET /entities with exclusive `since` and `limit`.
-    Response get_entities(const http::request<http::string_body>& req,
-                          boost::urls::url_view target) const
+    Response get_entities(const HttpServer::Request& req, boost::urls::url_view target) const
     {
         std::int64_t since = -1; // every _updated is >= 0: no since means "from the beginning"
         std::size_t limit = 0;
@@ -152,8 +122,7 @@ struct ReferenceService::Impl : std::enable_shared_from_this<Impl> {
     }
 
     /// spec §4: POST /receiver, the json push protocol; the rules live in Receiver.
-    Response post_receiver(const http::request<http::string_body>& req,
-                           boost::urls::url_view target)
+    Response post_receiver(const HttpServer::Request& req, boost::urls::url_view target)
     {
         if (auto rejected = reject_content_type(req))
             return *rejected;
@@ -191,7 +160,7 @@ struct ReferenceService::Impl : std::enable_shared_from_this<Impl> {
     }
 
     /// spec §5.1: POST /transform answers a JSON array that replaces the batch.
-    Response post_transform(const http::request<http::string_body>& req) const
+    Response post_transform(const HttpServer::Request& req) const
     {
         if (auto rejected = reject_content_type(req))
             return *rejected;
@@ -204,7 +173,7 @@ struct ReferenceService::Impl : std::enable_shared_from_this<Impl> {
         return json_response(req.version(), http::status::ok, out->dump());
     }
 
-    Response handle(const http::request<http::string_body>& req)
+    Response handle(const HttpServer::Request& req)
     {
         auto target = boost::urls::parse_origin_form(req.target());
         if (!target)
@@ -252,107 +221,44 @@ struct ReferenceService::Impl : std::enable_shared_from_this<Impl> {
         }
         return error_response(req.version(), http::status::not_found, "no route for " + path);
     }
-
-    asio::awaitable<void> session(beast::tcp_stream stream)
-    {
-        beast::error_code ignored;
-        // STYLE.md: no Nagle delay; each response goes out in one write.
-        stream.socket().set_option(tcp::no_delay(true), ignored);
-        beast::flat_buffer buffer;
-        buffer.reserve(64 * 1024);
-        for (;;) {
-            http::request_parser<http::string_body> parser;
-            parser.body_limit(kBodyLimit);
-            stream.expires_after(kIdleTimeout);
-            auto [hec, hn] =
-                co_await http::async_read_header(stream, buffer, parser, nothrow_awaitable);
-            if (hec)
-                break;
-            // Beast does not answer `Expect: 100-continue` itself (STYLE.md); clients wait.
-            if (parser.get()[http::field::expect] == "100-continue") {
-                http::response<http::empty_body> cont{http::status::continue_, 11};
-                auto [cec, cn] = co_await http::async_write(stream, cont, nothrow_awaitable);
-                if (cec)
-                    break;
-            }
-            auto [rec, rn] = co_await http::async_read(stream, buffer, parser, nothrow_awaitable);
-            if (rec) {
-                if (rec == http::error::body_limit) {
-                    auto res =
-                        error_response(11, http::status::payload_too_large, "body too large");
-                    co_await http::async_write(stream, res, nothrow_awaitable);
-                }
-                break;
-            }
-            const auto& req = parser.get();
-            Response res;
-            try {
-                res = handle(req);
-            } catch (const std::exception& e) {
-                // A bug must still get an answer and a log line, never a silent drop.
-                res = error_response(req.version(), http::status::internal_server_error, e.what());
-            }
-            res.keep_alive(req.keep_alive());
-            log(std::string(req.method_string()) + " " + std::string(req.target()) + " -> " +
-                std::to_string(res.result_int()));
-            auto [wec, wn] = co_await http::async_write(stream, res, nothrow_awaitable);
-            if (wec || !res.keep_alive())
-                break;
-        }
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    }
-
-    asio::awaitable<void> accept_loop()
-    {
-        auto self = shared_from_this();
-        for (;;) {
-            auto [ec, socket] = co_await acceptor.async_accept(nothrow_awaitable);
-            if (ec == asio::error::operation_aborted || !acceptor.is_open())
-                co_return;
-            if (ec)
-                continue;
-            asio::co_spawn(ioc, session(beast::tcp_stream(std::move(socket))), asio::detached);
-        }
-    }
 };
 
+namespace {
+
+HttpServer::Options server_options(const ReferenceService::Options& options)
+{
+    HttpServer::Options out;
+    out.host = options.host;
+    out.port = options.port;
+    out.server = kServer;
+    if (options.log)
+        out.on_response = [log = options.log](const HttpServer::Request& req, const Response& res) {
+            log(std::string(req.method_string()) + " " + std::string(req.target()) + " -> " +
+                std::to_string(res.result_int()));
+        };
+    return out;
+}
+
+} // namespace
+
 ReferenceService::ReferenceService(asio::io_context& ioc, Options options, Dataset dataset)
-    : impl_(std::make_shared<Impl>(ioc, std::move(options), std::move(dataset)))
+    : impl_(std::make_shared<Impl>(std::move(dataset))),
+      server_(ioc, server_options(options), [impl = impl_](const HttpServer::Request& req) {
+          return impl->handle(req);
+      })
 {
 }
 
-ReferenceService::~ReferenceService()
-{
-    stop();
-}
+ReferenceService::~ReferenceService() = default;
 
 std::string ReferenceService::start()
 {
-    beast::error_code ec;
-    auto address = asio::ip::make_address(impl_->options.host, ec);
-    if (ec)
-        throw std::runtime_error("--host '" + impl_->options.host + "' is not an IP address");
-    tcp::endpoint endpoint(address, impl_->options.port);
-    auto& acceptor = impl_->acceptor;
-    const auto where = impl_->options.host + ":" + std::to_string(impl_->options.port);
-    if (acceptor.open(endpoint.protocol(), ec); ec)
-        throw std::runtime_error("cannot open a socket for " + where + ": " + ec.message());
-    acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (acceptor.bind(endpoint, ec); ec)
-        throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
-    if (acceptor.listen(asio::socket_base::max_listen_connections, ec); ec)
-        throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
-    const auto bound = acceptor.local_endpoint();
-    asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
-    const auto host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
-                                              : bound.address().to_string();
-    return "http://" + host + ":" + std::to_string(bound.port()) + "/";
+    return server_.start();
 }
 
 void ReferenceService::stop()
 {
-    beast::error_code ignored;
-    impl_->acceptor.close(ignored);
+    server_.stop();
 }
 
 } // namespace sesam::reference

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "examples/reference-service/dataset.hpp"
+#include "examples/reference-service/http_server.hpp"
 
 #include <functional>
 #include <memory>
@@ -26,7 +27,7 @@ namespace sesam::reference {
 ///   the body is not a JSON array of objects.
 /// Errors answer `{"error": "…"}`; every body is `application/json`.
 ///
-/// Runs on the given io_context (single-threaded); every connection is a coroutine.
+/// Runs on the given io_context (single-threaded), served by HttpServer.
 class ReferenceService {
 public:
     struct Options {
@@ -51,6 +52,7 @@ public:
 private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
+    HttpServer server_;
 };
 
 } // namespace sesam::reference
