@@ -76,6 +76,17 @@ UrlResult add_query_params(std::string_view url,
     return std::string(out.buffer());
 }
 
+std::string request_target(std::string_view url)
+{
+    auto parsed = urls::parse_uri_reference(url);
+    if (!parsed)
+        return std::string(url);
+    std::string out = parsed->encoded_path().empty() ? "/" : std::string(parsed->encoded_path());
+    if (parsed->has_query())
+        out += "?" + std::string(parsed->encoded_query());
+    return out;
+}
+
 std::string strip_query(std::string_view url)
 {
     auto parsed = urls::parse_uri(url);

@@ -33,6 +33,10 @@ std::string apply_url_pattern(std::string_view pattern, std::string_view relativ
 UrlResult add_query_params(std::string_view url,
                            const std::vector<std::pair<std::string, std::string>>& params);
 
+/// The request target of an absolute URL as recorded and named in messages: its path (`/` when
+/// empty) and query, as encoded (`/entities?since=3`). `url` itself when it does not parse.
+std::string request_target(std::string_view url);
+
 /// The URL without its query string and fragment (used for deriving default names).
 std::string strip_query(std::string_view url);
 

@@ -99,6 +99,25 @@ TEST(HeaderLine, ParsesNameAndTrimmedValue)
     EXPECT_FALSE(parse_header_line("Bad Name: x"));
 }
 
+TEST(RequestTarget, PathAndQueryAsEncoded)
+{
+    EXPECT_EQ(request_target("http://h:1/entities?since=3&subset=%5B1%5D"),
+              "/entities?since=3&subset=%5B1%5D");
+    EXPECT_EQ(request_target("http://h:1"), "/") << "an empty path is /";
+    EXPECT_EQ(request_target("http://h:1/a#frag"), "/a") << "no fragment";
+    EXPECT_EQ(request_target("not a url"), "not a url");
+}
+
+TEST(Headers, IsTokenIsRfc9110)
+{
+    EXPECT_TRUE(is_token("GET"));
+    EXPECT_TRUE(is_token("X-Custom_1!#$%&'*+.^`|~"));
+    EXPECT_FALSE(is_token(""));
+    EXPECT_FALSE(is_token("GE T"));
+    EXPECT_FALSE(is_token("A:B"));
+    EXPECT_FALSE(is_token(std::string_view("A\0", 2)));
+}
+
 TEST(Headers, FindAndSetAreCaseInsensitive)
 {
     HttpHeaders headers{{"Content-Type", "text/plain"}};
