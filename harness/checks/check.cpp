@@ -215,32 +215,28 @@ Evidence evidence(const ServiceResponse& response,
             response.curl};
 }
 
-void add_evidence(std::vector<Evidence>& out, std::size_t& more, Evidence e)
+void Findings::add(Evidence e)
 {
-    if (out.size() < kMaxEvidence)
-        out.push_back(std::move(e));
+    if (kept_.size() < kMaxEvidence)
+        kept_.push_back(std::move(e));
     else
-        ++more;
+        ++more_;
 }
 
-std::string with_more(std::string message, std::size_t more)
+CheckResult Findings::fail(const CheckInfo& info, std::string message) &&
 {
-    if (more > 0)
+    if (more_ > 0)
         message += " (evidence shows " + std::to_string(kMaxEvidence) + ", " +
-                   std::to_string(more) + " more not shown)";
-    return message;
+                   std::to_string(more_) + " more not shown)";
+    return failed(info, std::move(message), std::move(kept_));
 }
 
-CheckResult failed_if_any(const CheckInfo& info,
-                          std::vector<Evidence> found,
-                          std::size_t more,
-                          std::string_view what)
+CheckResult Findings::verdict(const CheckInfo& info, std::string_view what) &&
 {
-    if (found.empty())
+    if (empty())
         return passed(info);
-    const auto count = found.size() + more;
-    return failed(
-        info, with_more(std::to_string(count) + " " + std::string(what), more), std::move(found));
+    const auto n = count();
+    return std::move(*this).fail(info, std::to_string(n) + " " + std::string(what));
 }
 
 const char* kind_name(em::JsonKind kind) noexcept

@@ -133,18 +133,24 @@ Evidence evidence(const ServiceResponse& response,
                   std::string expected,
                   std::string actual);
 
-/// Appends `e` unless kMaxEvidence are there already; counts what was left out in `more`.
-void add_evidence(std::vector<Evidence>& out, std::size_t& more, Evidence e);
+/// The evidence a check collects for one kind of failure: the first kMaxEvidence pieces are
+/// kept, the rest only counted, and the message says how many were left out.
+class Findings {
+public:
+    void add(Evidence e);
+    bool empty() const noexcept { return kept_.empty(); }
+    /// How many were found, kept or not.
+    std::size_t count() const noexcept { return kept_.size() + more_; }
+    /// Failed with `message` (plus how much evidence was left out, when some was) and the
+    /// evidence kept.
+    CheckResult fail(const CheckInfo& info, std::string message) &&;
+    /// Passed when nothing was found; else fail() with the message "N <what>".
+    CheckResult verdict(const CheckInfo& info, std::string_view what) &&;
 
-/// Passed when `found` is empty; else failed with the message "N <what>", N counting what
-/// `more` left out too.
-CheckResult failed_if_any(const CheckInfo& info,
-                          std::vector<Evidence> found,
-                          std::size_t more,
-                          std::string_view what);
-
-/// `message`, plus how much evidence was left out, when some was.
-std::string with_more(std::string message, std::size_t more);
+private:
+    std::vector<Evidence> kept_;
+    std::size_t more_ = 0;
+};
 
 /// `a string`, `a number`, `missing`: a JSON kind as messages name it.
 const char* kind_name(emulator::JsonKind kind) noexcept;

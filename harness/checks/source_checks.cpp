@@ -139,28 +139,22 @@ CheckResult status_ok(CheckContext& ctx, const CheckInfo& info)
 CheckResult body_json_array(CheckContext& ctx, const CheckInfo& info)
 {
     ctx.full_pull();
-    std::vector<Evidence> found;
-    std::size_t more = 0;
+    Findings found;
     std::size_t judged = 0;
     for (const auto* r : ctx.responses()) {
         if (r->transport_error || r->status < 200 || r->status > 299)
             continue;
         ++judged;
         if (r->body_error)
-            add_evidence(
-                found,
-                more,
-                evidence(*r, "", "", "one complete JSON array of entities", *r->body_error));
+            found.add(evidence(*r, "", "", "one complete JSON array of entities", *r->body_error));
     }
     if (judged == 0)
         return skipped(info, "no request got a 2xx response to judge");
     if (!found.empty())
-        return failed(info,
-                      with_more(std::to_string(found.size() + more) + " of " +
-                                    std::to_string(judged) +
-                                    " responses are not one complete JSON array",
-                                more),
-                      std::move(found));
+        return std::move(found).fail(info,
+                                     std::to_string(found.count()) + " of " +
+                                         std::to_string(judged) +
+                                         " responses are not one complete JSON array");
     return passed(info);
 }
 
@@ -170,37 +164,26 @@ CheckResult entity_id(CheckContext& ctx, const CheckInfo& info)
     const auto* full = full_or_skip(ctx, info, skip);
     if (!full)
         return skip;
-    std::vector<Evidence> bad;
-    std::vector<Evidence> missing;
-    std::size_t more_bad = 0, more_missing = 0;
+    Findings bad;
+    Findings missing;
     for (const auto& e : full->entities) {
         const auto where = "entity at index " + std::to_string(e.index);
         if (e.id_kind == em::JsonKind::missing)
-            add_evidence(missing,
-                         more_missing,
-                         evidence(*full, "", "_id", "a string _id", "missing (" + where + ")"));
+            missing.add(evidence(*full, "", "_id", "a string _id", "missing (" + where + ")"));
         else if (e.id_kind != em::JsonKind::string)
-            add_evidence(bad,
-                         more_bad,
-                         evidence(*full,
-                                  e.id,
-                                  "_id",
-                                  "a string",
-                                  std::string(kind_name(e.id_kind)) + " (" + where + ")"));
+            bad.add(evidence(*full,
+                             e.id,
+                             "_id",
+                             "a string",
+                             std::string(kind_name(e.id_kind)) + " (" + where + ")"));
     }
     if (!bad.empty())
-        return failed(info,
-                      with_more(std::to_string(bad.size() + more_bad) +
-                                    " entities have an _id that is not a string",
-                                more_bad),
-                      std::move(bad));
+        return std::move(bad).fail(
+            info, std::to_string(bad.count()) + " entities have an _id that is not a string");
     if (!missing.empty()) {
         // spec §2.1 note: a missing _id is allowed at the source stage, but worth a warning
-        auto r = failed(
-            info,
-            with_more(std::to_string(missing.size() + more_missing) + " entities have no _id",
-                      more_missing),
-            std::move(missing));
+        auto r = std::move(missing).fail(info,
+                                         std::to_string(missing.count()) + " entities have no _id");
         r.severity = Severity::warning;
         return r;
     }
@@ -213,19 +196,15 @@ CheckResult entity_transit(CheckContext& ctx, const CheckInfo& info)
     const auto* full = full_or_skip(ctx, info, skip);
     if (!full)
         return skip;
-    std::vector<Evidence> found;
-    std::size_t more = 0;
+    Findings found;
     for (const auto& e : full->entities)
         if (e.transit_problem)
-            add_evidence(found,
-                         more,
-                         evidence(*full,
-                                  e.id,
-                                  *e.transit_field,
-                                  "a value that decodes (spec §2.2)",
-                                  *e.transit_problem));
-    return failed_if_any(
-        info, std::move(found), more, "entities have a transit value that does not decode");
+            found.add(evidence(*full,
+                               e.id,
+                               *e.transit_field,
+                               "a value that decodes (spec §2.2)",
+                               *e.transit_problem));
+    return std::move(found).verdict(info, "entities have a transit value that does not decode");
 }
 
 CheckResult entity_deleted_flag(CheckContext& ctx, const CheckInfo& info)
@@ -234,18 +213,13 @@ CheckResult entity_deleted_flag(CheckContext& ctx, const CheckInfo& info)
     const auto* full = full_or_skip(ctx, info, skip);
     if (!full)
         return skip;
-    std::vector<Evidence> found;
-    std::size_t more = 0;
+    Findings found;
     for (const auto& e : full->entities)
         if (e.deleted_kind != em::JsonKind::missing && e.deleted_kind != em::JsonKind::boolean)
-            add_evidence(
-                found,
-                more,
+            found.add(
                 evidence(*full, e.id, "_deleted", "true or false", kind_name(e.deleted_kind)));
-    return failed_if_any(info,
-                         std::move(found),
-                         more,
-                         "entities have a _deleted that is not a boolean (only true deletes)");
+    return std::move(found).verdict(
+        info, "entities have a _deleted that is not a boolean (only true deletes)");
 }
 
 CheckResult since_updated_present(CheckContext& ctx, const CheckInfo& info)
@@ -256,17 +230,12 @@ CheckResult since_updated_present(CheckContext& ctx, const CheckInfo& info)
     const auto* full = full_or_skip(ctx, info, skip);
     if (!full)
         return skip;
-    std::vector<Evidence> found;
-    std::size_t more = 0;
+    Findings found;
     for (const auto& e : full->entities)
         if (!e.updated)
-            add_evidence(found,
-                         more,
-                         evidence(*full, e.id, "_updated", "an _updated value", "missing or null"));
-    return failed_if_any(info,
-                         std::move(found),
-                         more,
-                         "entities have no _updated, so Sesam cannot continue after them");
+            found.add(evidence(*full, e.id, "_updated", "an _updated value", "missing or null"));
+    return std::move(found).verdict(
+        info, "entities have no _updated, so Sesam cannot continue after them");
 }
 
 /// The since request continuing from the pivot entity, or a skip result.
@@ -318,8 +287,7 @@ CheckResult since_exclusive(CheckContext& ctx, const CheckInfo& info)
     if (!r->ok())
         return skipped(info, "the pull with since did not succeed (see source.since.accepted)");
     // spec §3.1: since is exclusive: the entity it names and everything before it stay out
-    std::vector<Evidence> found;
-    std::size_t more = 0;
+    Findings found;
     const bool ordered = comparable(ctx.service());
     for (const auto& e : r->entities) {
         if (!e.updated)
@@ -328,22 +296,18 @@ CheckResult since_exclusive(CheckContext& ctx, const CheckInfo& info)
         const bool repeats =
             (e.id == from->id && *e.updated == *from->updated) || (ordered && order && *order <= 0);
         if (repeats)
-            add_evidence(found,
-                         more,
-                         evidence(*r,
-                                  e.id,
-                                  "_updated",
-                                  "only entities after _updated " + from->updated->to_json(),
-                                  "_updated " + e.updated->to_json()));
+            found.add(evidence(*r,
+                               e.id,
+                               "_updated",
+                               "only entities after _updated " + from->updated->to_json(),
+                               "_updated " + e.updated->to_json()));
     }
     if (!found.empty())
-        return failed(info,
-                      with_more("continuing from entity \"" + from->id + "\" (_updated " +
-                                    from->updated->to_json() + ") returned " +
-                                    std::to_string(found.size() + more) +
-                                    " entities up to and including it again",
-                                more),
-                      std::move(found));
+        return std::move(found).fail(info,
+                                     "continuing from entity \"" + from->id + "\" (_updated " +
+                                         from->updated->to_json() + ") returned " +
+                                         std::to_string(found.count()) +
+                                         " entities up to and including it again");
     return passed(info);
 }
 
@@ -368,24 +332,20 @@ CheckResult since_honoured(CheckContext& ctx, const CheckInfo& info)
     for (const auto& e : full->entities)
         if (e.updated && !(e.id == at.id && *e.updated == *at.updated))
             seen.insert({e.id, e.updated->to_json()});
-    std::vector<Evidence> found;
-    std::size_t more = 0;
+    Findings found;
     for (const auto& e : r.entities)
         if (e.updated && seen.count({e.id, e.updated->to_json()}))
-            add_evidence(found,
-                         more,
-                         evidence(r,
-                                  e.id,
-                                  "_updated",
-                                  "nothing already pulled",
-                                  "_updated " + e.updated->to_json() + " again"));
+            found.add(evidence(r,
+                               e.id,
+                               "_updated",
+                               "nothing already pulled",
+                               "_updated " + e.updated->to_json() + " again"));
     if (!found.empty())
-        return failed(info,
-                      with_more("since at the last entity (_updated " + at.updated->to_json() +
-                                    ") returned " + std::to_string(found.size() + more) +
-                                    " entities of the full pull again: the service ignores since",
-                                more),
-                      std::move(found));
+        return std::move(found).fail(
+            info,
+            "since at the last entity (_updated " + at.updated->to_json() + ") returned " +
+                std::to_string(found.count()) +
+                " entities of the full pull again: the service ignores since");
     return passed(info);
 }
 
@@ -428,16 +388,12 @@ CheckResult since_no_gaps(CheckContext& ctx, const CheckInfo& info)
             got.insert(e.id);
         shown = &rest;
     }
-    std::vector<Evidence> found;
-    std::size_t more = 0;
+    Findings found;
     for (const auto& e : full->entities)
         if (!got.count(e.id))
-            add_evidence(
-                found, more, evidence(*shown, e.id, "_id", "in the continued pulls", "missing"));
-    return failed_if_any(info,
-                         std::move(found),
-                         more,
-                         "entities of the full pull are missing from the continued pulls");
+            found.add(evidence(*shown, e.id, "_id", "in the continued pulls", "missing"));
+    return std::move(found).verdict(
+        info, "entities of the full pull are missing from the continued pulls");
 }
 
 CheckResult chronological_order(CheckContext& ctx, const CheckInfo& info)
@@ -448,8 +404,7 @@ CheckResult chronological_order(CheckContext& ctx, const CheckInfo& info)
     const auto* full = full_or_skip(ctx, info, skip);
     if (!full)
         return skip;
-    std::vector<Evidence> found;
-    std::size_t more = 0;
+    Findings found;
     auto judge =
         [&](const std::vector<std::pair<const ServiceResponse*, const EntitySummary*>>& seq) {
             const EntitySummary* previous = nullptr;
@@ -459,13 +414,11 @@ CheckResult chronological_order(CheckContext& ctx, const CheckInfo& info)
                 if (previous) {
                     auto order = em::compare_since(*e->updated, *previous->updated);
                     if (!order || *order < 0)
-                        add_evidence(found,
-                                     more,
-                                     evidence(*r,
-                                              e->id,
-                                              "_updated",
-                                              "not before " + previous->updated->to_json(),
-                                              e->updated->to_json()));
+                        found.add(evidence(*r,
+                                           e->id,
+                                           "_updated",
+                                           "not before " + previous->updated->to_json(),
+                                           e->updated->to_json()));
                 }
                 previous = e;
             }
@@ -482,11 +435,9 @@ CheckResult chronological_order(CheckContext& ctx, const CheckInfo& info)
         judge(seq);
     }
     if (!found.empty())
-        return failed(info,
-                      with_more("_updated decreases " + std::to_string(found.size() + more) +
-                                    " times although the source is declared chronological",
-                                more),
-                      std::move(found));
+        return std::move(found).fail(info,
+                                     "_updated decreases " + std::to_string(found.count()) +
+                                         " times although the source is declared chronological");
     return passed(info);
 }
 
@@ -495,23 +446,18 @@ CheckResult limit_honoured(CheckContext& ctx, const CheckInfo& info)
     if (!ctx.service().page_size)
         return skipped(info, "not declared: no --page-size");
     const auto limit = *ctx.service().page_size;
-    std::vector<Evidence> found;
-    std::size_t more = 0;
+    Findings found;
     for (const auto* page : page_through(ctx, paging_bound(ctx)).pages)
         if (page->ok() && page->entities.size() > limit)
-            add_evidence(found,
-                         more,
-                         evidence(*page,
-                                  "",
-                                  "",
-                                  "at most " + std::to_string(limit) + " entities",
-                                  std::to_string(page->entities.size()) + " entities"));
+            found.add(evidence(*page,
+                               "",
+                               "",
+                               "at most " + std::to_string(limit) + " entities",
+                               std::to_string(page->entities.size()) + " entities"));
     if (!found.empty())
-        return failed(info,
-                      with_more(std::to_string(found.size() + more) +
-                                    " pages are longer than limit=" + std::to_string(limit),
-                                more),
-                      std::move(found));
+        return std::move(found).fail(info,
+                                     std::to_string(found.count()) +
+                                         " pages are longer than limit=" + std::to_string(limit));
     return passed(info);
 }
 
@@ -584,29 +530,21 @@ CheckResult repeatable(CheckContext& ctx, const CheckInfo& info)
         first.insert(e.id);
     for (const auto& e : again.entities)
         second.insert(e.id);
-    std::vector<Evidence> found;
-    std::size_t more = 0;
+    Findings found;
     for (const auto& id : first)
         if (!second.count(id))
-            add_evidence(found,
-                         more,
-                         evidence(again, id, "_id", "present, as in the first pull", "missing"));
+            found.add(evidence(again, id, "_id", "present, as in the first pull", "missing"));
     for (const auto& id : second)
         if (!first.count(id))
-            add_evidence(
-                found, more, evidence(again, id, "_id", "absent, as in the first pull", "present"));
+            found.add(evidence(again, id, "_id", "absent, as in the first pull", "present"));
     if (found.empty() && full->entities.size() != again.entities.size())
-        add_evidence(found,
-                     more,
-                     evidence(again,
-                              "",
-                              "",
-                              std::to_string(full->entities.size()) + " entities",
-                              std::to_string(again.entities.size()) + " entities"));
+        found.add(evidence(again,
+                           "",
+                           "",
+                           std::to_string(full->entities.size()) + " entities",
+                           std::to_string(again.entities.size()) + " entities"));
     if (!found.empty())
-        return failed(info,
-                      with_more("the same request twice gave different entities", more),
-                      std::move(found));
+        return std::move(found).fail(info, "the same request twice gave different entities");
     return passed(info);
 }
 

@@ -154,32 +154,23 @@ CheckResult entity_id(CheckContext& ctx, const CheckInfo& info)
         return skipped(info,
                        "a batch of 3 entities did not get a 2xx JSON array (see "
                        "transform.body.json-array and transform.batch.full)");
-    std::vector<Evidence> found;
-    std::size_t more = 0;
+    Findings found;
     for (const auto& e : r.entities) {
-        if (e.id_kind == em::JsonKind::string)
-            continue;
         // spec §2.1: `_id` is always a string; the dataset the output goes to needs one
-        if (found.size() == kMaxEvidence) {
-            ++more;
-            continue;
-        }
-        found.push_back(evidence(r,
-                                 e.id_kind == em::JsonKind::missing ? "" : e.id,
-                                 "_id",
-                                 "a string _id",
-                                 std::string(kind_name(e.id_kind)) + " (output entity at index " +
-                                     std::to_string(e.index) + ")"));
+        if (e.id_kind != em::JsonKind::string)
+            found.add(evidence(r,
+                               e.id_kind == em::JsonKind::missing ? "" : e.id,
+                               "_id",
+                               "a string _id",
+                               std::string(kind_name(e.id_kind)) + " (output entity at index " +
+                                   std::to_string(e.index) + ")"));
     }
     if (found.empty())
         return passed(info);
-    auto message = std::to_string(found.size() + more) + " of " +
-                   std::to_string(r.entities.size()) +
-                   " output entities have no _id or one that is not a string";
-    if (more > 0)
-        message += " (evidence shows " + std::to_string(kMaxEvidence) + ", " +
-                   std::to_string(more) + " more not shown)";
-    return failed(info, message, std::move(found));
+    const auto n = found.count();
+    return std::move(found).fail(info,
+                                 std::to_string(n) + " of " + std::to_string(r.entities.size()) +
+                                     " output entities have no _id or one that is not a string");
 }
 
 } // namespace
