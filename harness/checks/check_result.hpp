@@ -29,6 +29,17 @@ struct Evidence {
     std::string curl; ///< a shell command that reproduces the request
 };
 
+/// One labelled line of evidence as the text reports show it: `request`, `_id`, `field`,
+/// `expected`, `actual`, `curl`.
+struct EvidenceLine {
+    std::string_view label;
+    std::string_view value; ///< points into the Evidence
+};
+
+/// The lines of `e` that text reports show, in order: the empty ones are left out, except that
+/// expected and actual come together when either is set.
+std::vector<EvidenceLine> evidence_lines(const Evidence& e);
+
 /// The fixed description of a check. Ids are stable: users put them in baselines and CI
 /// dashboards.
 struct CheckInfo {

@@ -168,18 +168,8 @@ private:
             if (!first)
                 text += "\n";
             first = false;
-            if (!e.request.empty())
-                field("request", e.request);
-            if (!e.entity_id.empty())
-                field("_id", e.entity_id);
-            if (!e.field.empty())
-                field("field", e.field);
-            if (!e.expected.empty() || !e.actual.empty()) {
-                field("expected", e.expected);
-                field("actual", e.actual);
-            }
-            if (!e.curl.empty())
-                field("curl", e.curl);
+            for (const auto& line : evidence_lines(e))
+                field(line.label, line.value);
         }
         return text;
     }

@@ -110,21 +110,8 @@ std::string describe(const std::vector<Evidence>& evidence)
     for (const Evidence& e : evidence) {
         if (!text.empty())
             text += "\n";
-        const auto field = [&](std::string_view label, const std::string& value) {
-            text += fmt::format("{:<10}{}\n", std::string(label) + ":", value);
-        };
-        if (!e.request.empty())
-            field("request", e.request);
-        if (!e.entity_id.empty())
-            field("_id", e.entity_id);
-        if (!e.field.empty())
-            field("field", e.field);
-        if (!e.expected.empty() || !e.actual.empty()) {
-            field("expected", e.expected);
-            field("actual", e.actual);
-        }
-        if (!e.curl.empty())
-            field("curl", e.curl);
+        for (const auto& line : evidence_lines(e))
+            text += fmt::format("{:<10}{}\n", std::string(line.label) + ":", line.value);
     }
     return text;
 }
