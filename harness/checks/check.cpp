@@ -108,11 +108,6 @@ CheckContext::CheckContext(em::Transport& transport, ServiceDescription service)
 {
 }
 
-std::string CheckContext::curl(const em::HttpRequest& request) const
-{
-    return curl_command(request);
-}
-
 std::string curl_command(const em::HttpRequest& request)
 {
     std::string out = "curl -sS";
@@ -173,7 +168,7 @@ ServiceResponse& CheckContext::exchange(ServiceResponse& out, const em::HttpRequ
 {
     order_.push_back(&out);
     out.request = em::describe(request);
-    out.curl = curl(request);
+    out.curl = curl_command(request);
     RecordingSink sink(out);
     auto sent = transport_.send(request, sink);
     if (!sent && !out.body_error) {

@@ -85,10 +85,6 @@ public:
     /// Every source response fetched so far, in order.
     const std::vector<const ServiceResponse*>& responses() const { return order_; }
 
-    /// A curl command for `request` with the service's headers; Authorization and other
-    /// secret-looking header values are shown as `***`.
-    std::string curl(const emulator::HttpRequest& request) const;
-
 private:
     emulator::Transport& transport_;
     ServiceDescription service_;
