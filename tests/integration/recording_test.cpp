@@ -234,6 +234,24 @@ TEST_F(RecordingTest, AFixtureRoundTripsThroughTheReader)
         << failed.error->detail;
 }
 
+TEST_F(RecordingTest, JsonTooDeepToWriteAsJsonIsRecordedAsText)
+{
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    ScriptedServer server(
+        [&](const RawRequest&, RawConnection& c) { c.write(ScriptedServer::response(200, deep)); });
+    boost::asio::io_context ioc;
+    em::BeastTransport beast(ioc, em::TransportOptions{5s, 5s});
+    {
+        RecordingTransport recorder(beast, FixtureWriter(path("f.jsonl"), ""), Redactor());
+        EXPECT_TRUE(recorder.fetch({"GET", server.base_url() + "/e", {}, ""}).has_value());
+        EXPECT_FALSE(recorder.error());
+    }
+    const auto f = read_fixture(path("f.jsonl"));
+    ASSERT_EQ(f.exchanges.size(), 1u);
+    EXPECT_FALSE(f.exchanges[0].response_body.json);
+    EXPECT_EQ(f.exchanges[0].response_body.text, deep);
+}
+
 TEST_F(RecordingTest, AFixtureThatCannotBeCreatedThrowsNamingThePath)
 {
     try {
