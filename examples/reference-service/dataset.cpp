@@ -1,5 +1,7 @@
 #include "examples/reference-service/dataset.hpp"
 
+#include "examples/reference-service/json_limit.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -45,7 +47,11 @@ Dataset Dataset::parse(std::string_view text, const std::string& origin)
     if (first == std::string_view::npos)
         return dataset;
     if (text[first] == '[') {
-        auto all = json::parse(text, nullptr, false);
+        bool too_deep = false;
+        auto all = parse_json<json>(text, too_deep);
+        if (too_deep)
+            throw DatasetError(origin + ": nested deeper than " + std::to_string(kMaxJsonDepth) +
+                               " levels");
         if (all.is_discarded() || !all.is_array())
             throw DatasetError(origin + ": not a valid JSON array");
         for (std::size_t i = 0; i < all.size(); ++i)
@@ -64,8 +70,12 @@ Dataset Dataset::parse(std::string_view text, const std::string& origin)
         pos = end + 1;
         if (line.find_first_not_of(" \t\r") == std::string_view::npos)
             continue;
-        auto entity = json::parse(line, nullptr, false);
+        bool too_deep = false;
+        auto entity = parse_json<json>(line, too_deep);
         const auto where = origin + ": line " + std::to_string(line_no);
+        if (too_deep)
+            throw DatasetError(where + ": nested deeper than " + std::to_string(kMaxJsonDepth) +
+                               " levels");
         if (entity.is_discarded())
             throw DatasetError(where + ": not valid JSON");
         add(dataset.entities_, std::move(entity), where);

@@ -1,6 +1,7 @@
 #include "examples/reference-service/reference_service.hpp"
 
 #include "examples/reference-service/http_server.hpp"
+#include "examples/reference-service/json_limit.hpp"
 #include "examples/reference-service/receiver.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -60,6 +61,13 @@ std::optional<Response> reject_content_type(const HttpServer::Request& req)
                           http::status::unsupported_media_type,
                           "Content-Type must be application/json, got '" +
                               std::string(it->value()) + "'");
+}
+
+/// Why a body could not be used as JSON.
+std::string not_json(bool too_deep)
+{
+    return too_deep ? "the body is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"
+                    : "the body is not JSON";
 }
 
 std::optional<std::int64_t> parse_int(std::string_view text)
@@ -147,9 +155,10 @@ struct ReferenceService::Impl {
                 push.previous_request_id = param.value;
             }
         }
-        const auto body = nlohmann::json::parse(req.body(), nullptr, false);
+        bool too_deep = false;
+        const auto body = parse_json(req.body(), too_deep);
         if (body.is_discarded())
-            return error_response(req.version(), http::status::bad_request, "the body is not JSON");
+            return error_response(req.version(), http::status::bad_request, not_json(too_deep));
         const auto answer = receiver.post(push, body);
         if (answer.status != 200)
             return error_response(
@@ -164,7 +173,10 @@ struct ReferenceService::Impl {
     {
         if (auto rejected = reject_content_type(req))
             return *rejected;
-        const auto body = nlohmann::json::parse(req.body(), nullptr, false);
+        bool too_deep = false;
+        const auto body = parse_json(req.body(), too_deep);
+        if (too_deep)
+            return error_response(req.version(), http::status::bad_request, not_json(too_deep));
         auto out = body.is_discarded() ? std::nullopt : reference_transform(body);
         if (!out)
             return error_response(req.version(),

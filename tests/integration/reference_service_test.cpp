@@ -121,6 +121,16 @@ TEST_F(ReferenceServiceTest, BadBodiesAre400)
     EXPECT_EQ(exchange("POST", "transform", "not json").head.status, 400);
     EXPECT_EQ(exchange("POST", "transform", R"({"_id":"a"})").head.status, 400);
     EXPECT_EQ(get("receiver").head.status, 405);
+
+    // Nesting a JSON value copies and prints recursively: too deep a body is refused, not a crash.
+    const auto deep =
+        R"([{"_id":"a","x":)" + std::string(100000, '[') + std::string(100000, ']') + "}]";
+    for (const char* path : {"receiver", "transform"}) {
+        const auto r = exchange("POST", path, deep);
+        EXPECT_EQ(r.head.status, 400) << path;
+        EXPECT_EQ(json::parse(r.body)["error"], "the body is nested deeper than 512 levels");
+    }
+    EXPECT_EQ(get("").head.status, 200) << "still serving";
 }
 
 // spec §5.1: the answer replaces the batch

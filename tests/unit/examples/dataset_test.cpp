@@ -49,6 +49,10 @@ TEST(Dataset, ErrorsNameTheFileAndPlace)
     EXPECT_EQ(message("[{\"x\":1}]"), "people.json: entity 0: entity has no _id");
     EXPECT_EQ(message("[1]"), "people.json: entity 0: an entity must be a JSON object");
     EXPECT_EQ(message("[{\"_id\":\"a\"}"), "people.json: not a valid JSON array");
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    EXPECT_EQ(message("[" + deep + "]"), "people.json: nested deeper than 512 levels");
+    EXPECT_EQ(message("{\"_id\":\"a\"}\n{\"x\":" + deep + "}\n"),
+              "people.json: line 2: nested deeper than 512 levels");
 }
 
 TEST(Dataset, BuiltInSampleLoads)
