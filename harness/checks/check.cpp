@@ -37,6 +37,18 @@ std::string shell_quote(std::string_view s)
     return out + "'";
 }
 
+/// Whether some string value in `value` (at any depth) starts with `~`: a transit value.
+bool has_transit_value(const nlohmann::json& value)
+{
+    if (value.is_string())
+        return value.get_ref<const std::string&>().starts_with('~');
+    if (value.is_structured())
+        for (const auto& v : value)
+            if (has_transit_value(v))
+                return true;
+    return false;
+}
+
 /// Records a source response: the strict verdict on the body and a summary of each entity.
 class RecordingSink final : public em::ResponseSink {
 public:
@@ -88,6 +100,7 @@ private:
         s.deleted_kind = e.deleted_kind;
         if (e.bytes.find('~') != std::string_view::npos) {
             auto entity = nlohmann::json::parse(e.bytes, nullptr, false);
+            s.has_transit = has_transit_value(entity);
             if (auto problem = em::validate_entity(entity, em::IdRule::optional_id);
                 problem && !problem->field.empty() && problem->field != "_id") {
                 s.transit_field = problem->field;

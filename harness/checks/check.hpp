@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <typeindex>
 #include <utility>
 #include <vector>
 
@@ -36,6 +37,7 @@ struct EntitySummary {
     std::string id; ///< the `_id` (or its raw token when it is not a string)
     std::optional<emulator::SinceValue> updated;
     emulator::JsonKind deleted_kind = emulator::JsonKind::missing;
+    bool has_transit = false;                   ///< some string value starts with `~` (spec §2.2)
     std::optional<std::string> transit_field;   ///< the first field with a bad transit value
     std::optional<std::string> transit_problem; ///< what is wrong with it
 };
@@ -82,8 +84,19 @@ public:
     const ServiceResponse&
     get_again(const std::vector<std::pair<std::string, std::string>>& params);
 
-    /// Every source response fetched so far, in order.
+    /// Every response fetched or posted so far, in order.
     const std::vector<const ServiceResponse*>& responses() const { return order_; }
+
+    /// State that the checks of one role share through a run (the sink checks' probe dataset,
+    /// their preparing full sync and control requests), made on first use. `T` is private to
+    /// the role's file.
+    template <class T> T& shared()
+    {
+        auto& slot = shared_[std::type_index(typeid(T))];
+        if (!slot)
+            slot = std::make_shared<T>();
+        return *static_cast<T*>(slot.get());
+    }
 
 private:
     emulator::Transport& transport_;
@@ -95,6 +108,7 @@ private:
     std::map<std::vector<std::pair<std::string, std::string>>, ServiceResponse> cache_;
     std::vector<std::unique_ptr<ServiceResponse>> again_;
     std::vector<const ServiceResponse*> order_;
+    std::map<std::type_index, std::shared_ptr<void>> shared_;
 };
 
 /// A curl command that sends `request`; the values of Authorization and other secret-looking

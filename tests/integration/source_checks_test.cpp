@@ -42,6 +42,7 @@ enum class Defect {
     ignores_limit,
     endless_paging,
     volatile_full_pull,
+    no_ids, ///< no entity has an `_id`
 };
 
 /// A source of 10 entities e1..e10 with integer _updated 1..10, correct unless `defect` says.
@@ -70,6 +71,10 @@ std::string answer(Defect defect, const std::string& target, std::atomic<int>& f
         nlohmann::json e{{"_id", "e" + std::to_string(i)}, {"_updated", i}, {"v", i}};
         if (i == 3)
             e["_deleted"] = true;
+        if (i == 1)
+            e["born"] = "~t2015-01-02T03:04:05Z";
+        if (defect == Defect::no_ids)
+            e.erase("_id");
         if (i == 5 && defect == Defect::numeric_id)
             e["_id"] = 5;
         if (i == 5 && defect == Defect::missing_id)
@@ -103,6 +108,8 @@ struct BrokenSource {
     bool chronological = true;
     std::optional<std::size_t> page_size{};
     Severity severity = Severity::error;
+    /// When given: exactly the checks that must be skipped (every other one passes).
+    std::optional<std::vector<std::string>> skips{};
 };
 
 void PrintTo(const BrokenSource& b, std::ostream* os)
@@ -126,6 +133,9 @@ TEST_P(BrokenSourceTest, TripsExactlyItsCheck)
     service.page_size = b.page_size;
     const auto results = testing::run_role_checks(Role::source, service);
     EXPECT_EQ(testing::ids_with(results, Verdict::failed), std::vector<std::string>{b.trips});
+    if (b.skips) {
+        EXPECT_EQ(testing::ids_with(results, Verdict::skipped), *b.skips);
+    }
     for (const auto& r : results) {
         if (r.verdict != Verdict::failed)
             continue;
@@ -171,10 +181,152 @@ INSTANTIATE_TEST_SUITE_P(
         BrokenSource{
             "endless_paging", Defect::endless_paging, "source.paging.terminates", true, true, 4},
         BrokenSource{
-            "volatile_full_pull", Defect::volatile_full_pull, "source.repeatable", false, false}),
+            "volatile_full_pull", Defect::volatile_full_pull, "source.repeatable", false, false},
+        // Nothing judged is not a pass: without ids, continued pulls cannot be matched by _id.
+        BrokenSource{"no_ids",
+                     Defect::no_ids,
+                     "source.entity.id",
+                     true,
+                     true,
+                     std::nullopt,
+                     Severity::warning,
+                     std::vector<std::string>{"source.since.no-gaps",
+                                              "source.limit.honoured",
+                                              "source.paging.terminates",
+                                              "source.repeatable"}}),
     [](const ::testing::TestParamInfo<BrokenSource>& param) {
         return std::string(param.param.name);
     });
+
+/// What is wrong with an opaque-offset source.
+enum class OpaqueDefect { none, since_inclusive, skips_after_since };
+
+/// A message-queue-like source: entities m1..m12 whose `_updated` is an opaque text offset "1"
+/// .. "12" (as text, "10" sorts before "9"), served in offset order. since names the offset to
+/// continue after, found by position (spec §3.3: opaque values, taken in the order they come).
+std::string opaque_answer(OpaqueDefect defect, const std::string& target)
+{
+    auto url = boost::urls::parse_origin_form(target);
+    std::size_t start = 0;
+    for (const auto& p : url->params())
+        if (p.key == "since") {
+            const auto at = std::stoul(std::string(p.value)); // the service's own token
+            start = defect == OpaqueDefect::since_inclusive     ? at - 1
+                    : defect == OpaqueDefect::skips_after_since ? at + 1
+                                                                : at;
+        }
+    nlohmann::json out = nlohmann::json::array();
+    for (std::size_t i = start + 1; i <= 12; ++i)
+        out.push_back({{"_id", "m" + std::to_string(i)},
+                       {"_updated", std::to_string(i)},
+                       {"_deleted", i == 4},
+                       {"sent", "~t2024-01-0" + std::to_string(1 + i % 9) + "T00:00:00Z"}});
+    return ScriptedServer::response(200, out.dump());
+}
+
+struct OpaqueSource {
+    const char* name;
+    OpaqueDefect defect;
+    std::vector<std::string> trips;
+};
+
+void PrintTo(const OpaqueSource& o, std::ostream* os)
+{
+    *os << o.name;
+}
+
+class OpaqueOffsetSourceTest : public ::testing::TestWithParam<OpaqueSource> {};
+
+TEST_P(OpaqueOffsetSourceTest, IsJudgedByPositionNeverByComparingValues)
+{
+    const auto& o = GetParam();
+    ScriptedServer server(
+        [&](const RawRequest& r, RawConnection& c) { c.write(opaque_answer(o.defect, r.target)); });
+    ServiceDescription service;
+    service.url = server.base_url() + "/messages";
+    service.supports_since = true;
+    service.is_chronological = true;
+    service.is_since_comparable = false;
+    const auto results = testing::run_role_checks(Role::source, service);
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed), o.trips);
+    // The order of opaque values is not applicable; paging is not declared.
+    EXPECT_EQ(testing::ids_with(results, Verdict::skipped),
+              (std::vector<std::string>{"source.chronological.order",
+                                        "source.limit.honoured",
+                                        "source.paging.terminates"}));
+    for (const auto& r : results) {
+        if (r.info.id == "source.chronological.order") {
+            EXPECT_NE(r.message.find("not applicable"), std::string::npos) << r.message;
+        }
+        if (r.verdict == Verdict::failed && r.info.id == "source.since.exclusive") {
+            ASSERT_FALSE(r.evidence.empty());
+            EXPECT_EQ(r.evidence[0].entity_id, "m6");
+            EXPECT_EQ(r.evidence[0].expected,
+                      "only entities after \"m6\" in the full pull's order");
+            EXPECT_EQ(r.evidence[0].actual, "_updated \"6\"");
+        }
+        if (r.verdict == Verdict::failed && r.info.id == "source.since.no-gaps") {
+            ASSERT_EQ(r.evidence.size(), 1u);
+            EXPECT_EQ(r.evidence[0].entity_id, "m7");
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(OpaqueOffsets,
+                         OpaqueOffsetSourceTest,
+                         ::testing::Values(OpaqueSource{"correct", OpaqueDefect::none, {}},
+                                           OpaqueSource{"since_inclusive",
+                                                        OpaqueDefect::since_inclusive,
+                                                        {"source.since.exclusive"}},
+                                           OpaqueSource{"skips_after_since",
+                                                        OpaqueDefect::skips_after_since,
+                                                        {"source.since.no-gaps"}}),
+                         [](const ::testing::TestParamInfo<OpaqueSource>& param) {
+                             return std::string(param.param.name);
+                         });
+
+TEST(SourceChecks, NeitherChronologicalNorComparableMeansSinceIsNeverSent)
+{
+    std::atomic<int> full_pulls{0};
+    ScriptedServer server([&](const RawRequest& r, RawConnection& c) {
+        c.write(answer(Defect::none, r.target, full_pulls));
+    });
+    ServiceDescription service;
+    service.url = server.base_url() + "/entities";
+    service.supports_since = true;
+    service.is_since_comparable = false;
+    const auto results = testing::run_role_checks(Role::source, service);
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed), std::vector<std::string>{});
+    EXPECT_EQ(testing::ids_with(results, Verdict::skipped),
+              (std::vector<std::string>{"source.since.accepted",
+                                        "source.since.exclusive",
+                                        "source.since.honoured",
+                                        "source.since.no-gaps",
+                                        "source.chronological.order",
+                                        "source.limit.honoured",
+                                        "source.paging.terminates"}));
+    for (const auto& request : server.requests())
+        EXPECT_EQ(request.target.find("since="), std::string::npos) << request.target;
+}
+
+TEST(SourceChecks, AnEmptySourceIsNotJudgedAsPassing)
+{
+    ScriptedServer server(
+        [](const RawRequest&, RawConnection& c) { c.write(ScriptedServer::response(200, "[]")); });
+    ServiceDescription service;
+    service.url = server.base_url() + "/entities";
+    service.supports_since = true;
+    service.is_chronological = true;
+    const auto results = testing::run_role_checks(Role::source, service);
+    EXPECT_EQ(testing::ids_with(results, Verdict::passed),
+              (std::vector<std::string>{"source.status.ok", "source.body.json-array"}));
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed), std::vector<std::string>{});
+    for (const auto& r : results) {
+        if (r.verdict == Verdict::skipped) {
+            EXPECT_FALSE(r.message.empty()) << r.info.id;
+        }
+    }
+}
 
 TEST(SourceChecks, ACorrectScriptedSourcePassesEverything)
 {
