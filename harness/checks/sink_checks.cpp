@@ -1,20 +1,24 @@
 // Conformance checks of the sink role: a json push receiver Sesam posts to (spec §4).
 //
-// Each check isolates one rule: its requests carry only the feature it judges (the other checks
-// send plain entities with just `_id` and a name, no reserved fields, no transit values, no
-// nested objects), so a receiver that breaks one rule trips one check. Every request is sent
-// with exactly `Content-Type: application/json`, the header Sesam sends (spec §4.1, §15): a
-// receiver that compares the header exactly works with Sesam and must pass. A 415 answer is the
-// business of sink.content-type alone; the other checks report it as skipped.
+// The checks send what a node sends. Every probe entity is shaped as a dataset sink emits it,
+// with `_updated`, `_previous`, `_ts` and `_hash` (spec §2.1), every request carries exactly
+// `Content-Type: application/json` (spec §4.1, §15), and a whole full sync
+// (sink.full-sync.sequence) runs before any incremental probe, as a pipe's first run is a full sync
+// (spec §4.3). Only sink.incremental.first sends an incremental batch before it, on purpose.
 //
-// Running these checks makes a real full sync (sink.full-sync.sequence): a receiver that
-// implements deletion detection (spec §4.3) deletes everything else it holds. Point them at a
-// test instance.
+// Each check varies one thing from a request the receiver accepts, so that its failure names its
+// cause. When a probe is refused, the checks compare it with control requests (sent once per
+// run, only when needed): a batch of plain entities in a new incremental sequence; the same
+// without the dataset's fields; the same with request_id values no sequence used before. A probe
+// refused while the plain batch is accepted fails its check; a probe refused because every
+// incremental request is refused is skipped, naming the one check that reports the cause.
+//
+// Running these checks makes real full syncs: a receiver that implements deletion detection
+// (spec §4.3) deletes everything else it holds. Point them at a test instance.
 #include "emulator/http/http_message.hpp"
 #include "emulator/push/push_sequence.hpp"
 #include "harness/checks/check.hpp"
-
-#include <nlohmann/json.hpp>
+#include "harness/checks/probe_entities.hpp"
 
 #include <algorithm>
 
@@ -24,16 +28,24 @@ namespace em = sesam::emulator;
 
 namespace {
 
-using Json = nlohmann::json;
+using Json = ProbeJson;
 
 /// What Sesam sends (spec §4.1, §15).
 constexpr const char* kSesamContentType = "application/json";
 /// The probe of sink.content-type: the same media type, with a parameter.
 constexpr const char* kWithCharset = "application/json; charset=utf-8";
 
-/// sink.full-sync.sequence: data batches of min(batch_size, kMaxFullSyncBatch) entities.
+/// The full syncs: data batches of min(batch_size, kMaxFullSyncBatch) entities.
 constexpr std::size_t kFullSyncBatches = 2;
 constexpr std::size_t kMaxFullSyncBatch = 50;
+
+/// The ids of the checks that a skipped check points to.
+constexpr std::string_view kBatchAccepted = "sink.batch.accepted";
+constexpr std::string_view kBatchEmpty = "sink.batch.empty";
+constexpr std::string_view kReservedFields = "sink.entity.reserved-fields";
+constexpr std::string_view kFullSync = "sink.full-sync.sequence";
+constexpr std::string_view kRequestIds = "sink.request-id.per-sequence";
+constexpr std::string_view kContentType = "sink.content-type";
 
 /// An `_id` no user data has.
 std::string check_id(std::string_view tag, std::size_t n)
@@ -41,19 +53,13 @@ std::string check_id(std::string_view tag, std::size_t n)
     return "sesam-emu-check-" + std::string(tag) + "-" + std::to_string(n);
 }
 
-/// The plainest entity: an `_id` and one string.
-Json plain_entity(std::string_view tag, std::size_t n)
+/// The plainest content: an `_id` and one string.
+Json plain_content(std::string_view tag, std::size_t n)
 {
-    return {{"_id", check_id(tag, n)}, {"name", "sesam-emu check entity " + std::to_string(n)}};
-}
-
-/// `count` plain entities numbered from `first`.
-Json plain_batch(std::string_view tag, std::size_t first, std::size_t count)
-{
-    auto batch = Json::array();
-    for (std::size_t n = first; n < first + count; ++n)
-        batch.push_back(plain_entity(tag, n));
-    return batch;
+    Json e = Json::object();
+    e["_id"] = check_id(tag, n);
+    e["name"] = "sesam-emu check entity " + std::to_string(n);
+    return e;
 }
 
 bool accepted(const ServiceResponse& r)
@@ -91,6 +97,24 @@ Evidence evidence(const ServiceResponse& r,
         r.request, std::move(id), std::move(field), std::move(expected), answer_text(r), r.curl};
 }
 
+/// Evidence of a control request that was accepted: what the probe is compared with.
+Evidence comparison(const ServiceResponse& r, const std::string& what)
+{
+    return evidence(r, "for comparison: " + what + " (accepted)");
+}
+
+constexpr const char* kSeeContentType =
+    ": the receiver rejects Content-Type: application/json (see sink.content-type)";
+
+/// POSTs `batch` with `params` (the request a sink sends, spec §4.1).
+const ServiceResponse& send(CheckContext& ctx,
+                            const em::PushParams& params,
+                            const Json& batch,
+                            const std::string& content_type = kSesamContentType)
+{
+    return ctx.post(params.query(), batch.dump(), content_type);
+}
+
 /// Sends `batch` as the next request of `sequence` (acknowledged when it got a 2xx, so the chain
 /// goes on as Sesam's does, spec §4.4).
 const ServiceResponse& push(CheckContext& ctx,
@@ -99,109 +123,432 @@ const ServiceResponse& push(CheckContext& ctx,
                             bool last = false,
                             const std::string& content_type = kSesamContentType)
 {
-    const auto& params = sequence.begin_request(last);
-    const auto& r = ctx.post(params.query(), batch.dump(), content_type);
+    const auto& r = send(ctx, sequence.begin_request(last), batch, content_type);
     if (accepted(r))
         sequence.acknowledge();
     return r;
 }
 
-/// ` (see CHECK)`, or sink.content-type for a 415: which check judges a refused request.
-std::string see(const ServiceResponse& r, std::string_view check)
+/// A sequence whose request_id values no other sequence has: `sesam-emu-<8 hex>-1`, `-2`, …
+/// (a control for sink.request-id.per-sequence; Sesam's are a counter from 1, spec §12).
+class UniqueIdSequence {
+public:
+    explicit UniqueIdSequence(bool is_full)
+        : sequence_(em::new_sequence_id(), is_full),
+          prefix_("sesam-emu-" + em::new_sequence_id().substr(0, 8) + "-")
+    {
+    }
+
+    const ServiceResponse& push(CheckContext& ctx, const Json& batch, bool last = false)
+    {
+        auto params = sequence_.begin_request(last);
+        params.request_id = prefix_ + params.request_id;
+        if (params.previous_request_id)
+            params.previous_request_id = prefix_ + *params.previous_request_id;
+        const auto& r = send(ctx, params, batch);
+        if (accepted(r))
+            sequence_.acknowledge();
+        return r;
+    }
+
+private:
+    em::PushSequence sequence_;
+    std::string prefix_;
+};
+
+/// How a full sync went.
+struct FullSyncRun {
+    const ServiceResponse* refused = nullptr; ///< the first request not accepted, if any
+    std::string what;                         ///< which request that was, for messages
+    bool closing = false; ///< the refused request is the closing empty batch (is_last)
+
+    /// Every data batch was accepted (the closing one may not have been).
+    bool data_accepted() const noexcept { return !refused || closing; }
+};
+
+/// The state the sink checks share through a run (CheckContext::shared).
+struct SinkSession {
+    ProbeDataset dataset;
+    bool full_sync_sent = false;
+    std::optional<FullSyncRun> first_full_sync;
+    // Control requests, sent at most once each, when a probe is refused; all of the same entities.
+    Json control_batch;
+    const ServiceResponse* plain = nullptr;
+    const ServiceResponse* bare = nullptr;
+    const ServiceResponse* unique = nullptr;
+    const ServiceResponse* lone_empty = nullptr;
+    std::optional<FullSyncRun> bare_full_sync;
+    std::optional<FullSyncRun> unique_full_sync;
+};
+
+SinkSession& session(CheckContext& ctx)
 {
-    return " (see " + std::string(rejects_content_type(r) ? "sink.content-type" : check) + ")";
+    return ctx.shared<SinkSession>();
 }
 
-constexpr const char* kSeeContentType =
-    ": the receiver rejects Content-Type: application/json (see sink.content-type)";
+/// `count` entities numbered from `first`, as new versions in the probe dataset.
+Json versions(CheckContext& ctx, std::string_view tag, std::size_t first, std::size_t count)
+{
+    auto batch = Json::array();
+    for (std::size_t n = first; n < first + count; ++n)
+        batch.push_back(session(ctx).dataset.version(plain_content(tag, n)));
+    return batch;
+}
 
-/// nullopt when the request the check judges got a 2xx; else the check's result: failed, or
-/// skipped for a 415 (sink.content-type's finding).
-std::optional<CheckResult> judge(const CheckInfo& info,
+std::size_t full_sync_batch(const CheckContext& ctx)
+{
+    return std::clamp<std::size_t>(ctx.service().batch_size, 1, kMaxFullSyncBatch);
+}
+
+enum class Ids { counter, unique };
+enum class Fields { dataset, bare };
+
+/// A whole full sync of plain entities `tag`-1…: kFullSyncBatches data batches, then the closing
+/// empty batch with is_last (spec §4.5); it stops at the first request not accepted, as a sink
+/// does with max_consecutive_write_errors 1 (spec §4.4).
+FullSyncRun full_sync(CheckContext& ctx, std::string_view tag, Ids ids, Fields fields)
+{
+    session(ctx).full_sync_sent = true;
+    const auto per_batch = full_sync_batch(ctx);
+    em::PushSequence counter(em::new_sequence_id(), true);
+    UniqueIdSequence unique(true);
+    auto next = [&](const Json& batch, bool last) -> const ServiceResponse& {
+        return ids == Ids::unique ? unique.push(ctx, batch, last) : push(ctx, counter, batch, last);
+    };
+    FullSyncRun run;
+    for (std::size_t b = 0; b < kFullSyncBatches; ++b) {
+        auto batch = versions(ctx, tag, b * per_batch + 1, per_batch);
+        if (fields == Fields::bare)
+            batch = without_dataset_fields_each(batch);
+        const auto& r = next(batch, false);
+        if (!accepted(r)) {
+            run.refused = &r;
+            run.what = "data batch " + std::to_string(b + 1) + " of a full sync" +
+                       (b == 0 ? " (is_first=true)" : "");
+            return run;
+        }
+    }
+    const auto& last = next(Json::array(), true);
+    if (!accepted(last)) {
+        run.refused = &last;
+        run.what = "the closing empty batch (is_last=true) of a full sync";
+        run.closing = true;
+    }
+    return run;
+}
+
+/// The full sync every incremental probe comes after (judged by sink.full-sync.sequence).
+const FullSyncRun& first_full_sync(CheckContext& ctx)
+{
+    auto& s = session(ctx);
+    if (!s.first_full_sync)
+        s.first_full_sync = full_sync(ctx, "full", Ids::counter, Fields::dataset);
+    return *s.first_full_sync;
+}
+
+/// Controls: the same plain entities each time, so that each differs from the other in one thing.
+const ServiceResponse& plain_control(CheckContext& ctx)
+{
+    auto& s = session(ctx);
+    if (!s.plain) {
+        first_full_sync(ctx);
+        em::PushSequence sequence(em::new_sequence_id(), false);
+        s.control_batch = versions(ctx, "control", 1, 2);
+        s.plain = &push(ctx, sequence, s.control_batch);
+    }
+    return *s.plain;
+}
+
+const ServiceResponse& bare_control(CheckContext& ctx)
+{
+    auto& s = session(ctx);
+    if (!s.bare) {
+        plain_control(ctx);
+        em::PushSequence sequence(em::new_sequence_id(), false);
+        s.bare = &push(ctx, sequence, without_dataset_fields_each(s.control_batch));
+    }
+    return *s.bare;
+}
+
+const ServiceResponse& unique_control(CheckContext& ctx)
+{
+    auto& s = session(ctx);
+    if (!s.unique) {
+        plain_control(ctx);
+        UniqueIdSequence sequence(false);
+        s.unique = &sequence.push(ctx, s.control_batch);
+    }
+    return *s.unique;
+}
+
+/// An empty batch [] alone in a new incremental sequence: what a node sends on an incremental
+/// run with no changes (spec §4.2).
+const ServiceResponse& empty_control(CheckContext& ctx)
+{
+    auto& s = session(ctx);
+    if (!s.lone_empty) {
+        em::PushSequence sequence(em::new_sequence_id(), false);
+        s.lone_empty = &push(ctx, sequence, Json::array());
+    }
+    return *s.lone_empty;
+}
+
+/// Why the closing empty batch of a full sync is refused: every [] is (sink.batch.empty's
+/// finding), or only the one that ends a full sync (sink.full-sync.sequence's).
+std::string_view closing_root(CheckContext& ctx)
+{
+    return accepted(empty_control(ctx)) ? kFullSync : kBatchEmpty;
+}
+
+/// Why the first full sync's data was refused: nullopt when it was accepted, else the check that
+/// reports the cause (spec §4.1, §2.1, §12 in that order of suspicion).
+std::optional<std::string_view> full_sync_root(CheckContext& ctx)
+{
+    const auto& first = first_full_sync(ctx);
+    if (first.data_accepted())
+        return std::nullopt;
+    if (rejects_content_type(*first.refused))
+        return kContentType;
+    auto& s = session(ctx);
+    if (!s.bare_full_sync)
+        s.bare_full_sync = full_sync(ctx, "full-bare", Ids::counter, Fields::bare);
+    if (s.bare_full_sync->data_accepted())
+        return kReservedFields;
+    if (!s.unique_full_sync)
+        s.unique_full_sync = full_sync(ctx, "full-unique", Ids::unique, Fields::dataset);
+    if (s.unique_full_sync->data_accepted())
+        return kRequestIds;
+    return kFullSync;
+}
+
+/// Why incremental batches of plain entities are refused: nullopt when they are accepted, else
+/// the check that reports the cause.
+std::optional<std::string_view> incremental_root(CheckContext& ctx)
+{
+    const auto& plain = plain_control(ctx);
+    if (accepted(plain))
+        return std::nullopt;
+    if (rejects_content_type(plain))
+        return kContentType;
+    if (accepted(bare_control(ctx)))
+        return kReservedFields;
+    if (accepted(unique_control(ctx)))
+        return kRequestIds;
+    if (auto root = full_sync_root(ctx))
+        return root;
+    return kBatchAccepted;
+}
+
+/// The cause a root check stands for, as a skipped check's message gives it.
+std::string root_reason(std::string_view root)
+{
+    if (root == kContentType)
+        return "the receiver rejects Content-Type: application/json";
+    if (root == kReservedFields)
+        return "the same entities without _updated, _previous, _ts and _hash are accepted";
+    if (root == kRequestIds)
+        return "the same batch with request_id values no earlier sequence used is accepted";
+    if (root == kFullSync)
+        return "the full sync before it was refused";
+    return "incremental batches of plain entities are refused";
+}
+
+/// `; CAUSE (see CHECK), so this cannot be judged`.
+std::string not_judged(std::string_view root)
+{
+    return "; " + root_reason(root) + " (see " + std::string(root) + "), so this cannot be judged";
+}
+
+/// The verdict on an incremental probe `r` that differs from a plain incremental batch in one
+/// thing, which `what` names: nullopt when it was accepted. Refused: skipped for a 415
+/// (sink.content-type's finding); failed when a plain incremental batch is accepted (with it as
+/// evidence: the difference is the cause), or when the cause of refused plain batches is this
+/// check's own; else skipped, naming the check that reports the cause. `no_entities`: the probe
+/// holds no entity, so an accepted batch of entities without the dataset's fields also shows
+/// that the probe's own difference is the cause.
+std::optional<CheckResult> judge(CheckContext& ctx,
+                                 const CheckInfo& info,
                                  const ServiceResponse& r,
                                  const std::string& what,
                                  std::string id = "",
-                                 std::string field = "")
+                                 std::string field = "",
+                                 bool no_entities = false)
 {
     if (accepted(r))
         return std::nullopt;
     if (rejects_content_type(r))
         return skipped(info, what + " answered 415" + kSeeContentType);
-    return failed(info,
-                  what + " " + answered(r),
-                  {evidence(r, "a 2xx status", std::move(id), std::move(field))});
-}
-
-/// nullopt when a request that only prepares the one judged got a 2xx; else a skip naming the
-/// check that judges such a request.
-std::optional<CheckResult> prepared(const CheckInfo& info,
-                                    const ServiceResponse& r,
-                                    const std::string& what,
-                                    std::string_view judged_by)
-{
-    if (accepted(r))
-        return std::nullopt;
-    if (rejects_content_type(r))
-        return skipped(info, what + " answered 415" + kSeeContentType);
-    return skipped(info,
-                   what + " was not accepted (" + answer_text(r) + "; see " +
-                       std::string(judged_by) + "), so this cannot be judged");
+    const auto root = incremental_root(ctx);
+    const ServiceResponse* control = nullptr;
+    if (!root)
+        control = &plain_control(ctx);
+    else if (no_entities && *root == kReservedFields)
+        control = &bare_control(ctx);
+    if (control) {
+        const auto plain = control == &plain_control(ctx);
+        return failed(info,
+                      what + " " + answered(r) + ", while a batch of " +
+                          (plain ? "plain entities" : "entities without the dataset's fields") +
+                          " in a new incremental sequence is accepted",
+                      {evidence(r, "a 2xx status", std::move(id), std::move(field)),
+                       comparison(*control,
+                                  plain ? "a batch of plain entities"
+                                        : "a batch of entities without the dataset's fields")});
+    }
+    if (*root == info.id)
+        return failed(
+            info,
+            what + " " + answered(r) +
+                ", and so does a batch of plain entities in a new incremental sequence, although "
+                "the full sync before them was accepted",
+            {evidence(r, "a 2xx status", std::move(id), std::move(field))});
+    return skipped(info, what + " " + answered(r) + not_judged(*root));
 }
 
 // ---- the checks ----------------------------------------------------------------------------
 
+CheckResult incremental_first(CheckContext& ctx, const CheckInfo& info)
+{
+    if (session(ctx).full_sync_sent)
+        return skipped(info, "a full sync was already sent to the receiver in this run");
+    // spec §4.3, §4.4: a pipe that has an offset sends incremental batches to a receiver that was
+    // reset or redeployed; receivers should accept incremental requests as they come.
+    em::PushSequence sequence(em::new_sequence_id(), false);
+    const auto& r = push(ctx, sequence, versions(ctx, "first", 1, 2));
+    if (accepted(r))
+        return passed(info);
+    const auto what = std::string("an incremental batch before any full sync");
+    if (rejects_content_type(r))
+        return skipped(info, what + " answered 415" + kSeeContentType);
+    const auto root = incremental_root(ctx);
+    if (root)
+        return skipped(info, what + " " + answered(r) + not_judged(*root));
+    return failed(info,
+                  what + " " + answered(r) +
+                      ", while the same kind of batch after a full sync is accepted: a receiver "
+                      "that was reset or redeployed gets incremental batches from pipes that "
+                      "already have an offset",
+                  {evidence(r, "a 2xx status"),
+                   comparison(plain_control(ctx), "an incremental batch after a full sync")});
+}
+
+CheckResult full_sync_sequence(CheckContext& ctx, const CheckInfo& info)
+{
+    // spec §4.5: is_first on request 1, each request chained to the one before, is_last on the
+    // closing empty batch.
+    const auto& run = first_full_sync(ctx);
+    if (!run.refused)
+        return passed(info);
+    const auto& r = *run.refused;
+    if (rejects_content_type(r))
+        return skipped(info, run.what + " answered 415" + kSeeContentType);
+    if (run.closing) {
+        // A receiver that fails every empty batch is sink.batch.empty's finding: an empty batch of
+        // an incremental sync tells that apart from one that fails the end of a full sync.
+        const auto& empty = empty_control(ctx);
+        if (closing_root(ctx) != info.id)
+            return skipped(info,
+                           run.what + " " + answered(r) +
+                               ", as does an empty batch [] of an incremental sync (see "
+                               "sink.batch.empty)");
+        return failed(info,
+                      run.what + " " + answered(r) +
+                          ", while an empty batch [] of an incremental sync is accepted",
+                      {evidence(r, "a 2xx status"),
+                       comparison(empty, "an empty batch [] of an incremental sync")});
+    }
+    if (auto root = full_sync_root(ctx); root && *root != info.id) {
+        const auto reason = *root == kReservedFields
+                                ? "the same full sync without _updated, _previous, _ts and "
+                                  "_hash is accepted"
+                                : root_reason(*root);
+        return skipped(info,
+                       run.what + " " + answered(r) + "; " + reason + " (see " +
+                           std::string(*root) + "), so this cannot be judged");
+    }
+    return failed(info, run.what + " " + answered(r), {evidence(r, "a 2xx status")});
+}
+
 CheckResult batch_accepted(CheckContext& ctx, const CheckInfo& info)
 {
+    first_full_sync(ctx);
     // spec §2.2: the plain JSON types, nested objects and lists included.
     auto batch = Json::array();
-    for (std::size_t n = 1; n <= 3; ++n)
-        batch.push_back(
-            {{"_id", check_id("batch", n)},
-             {"name", "Kari Nordmann " + std::to_string(n)},
-             {"city", "Tromsø"},
-             {"age", 40 + n},
-             {"score", 0.75},
-             {"active", n % 2 == 1},
-             {"note", nullptr},
-             {"tags", {"a", "b"}},
-             {"address", {{"street", "Storgata " + std::to_string(n)}, {"zip", 9008}}}});
+    for (std::size_t n = 1; n <= 3; ++n) {
+        Json e = Json::object();
+        e["_id"] = check_id("batch", n);
+        e["name"] = "Kari Nordmann " + std::to_string(n);
+        e["city"] = "Tromsø";
+        e["age"] = 40 + n;
+        e["score"] = 0.75;
+        e["active"] = n % 2 == 1;
+        e["note"] = nullptr;
+        e["tags"] = {"a", "b"};
+        e["address"] = {{"street", "Storgata " + std::to_string(n)}, {"zip", 9008}};
+        batch.push_back(session(ctx).dataset.version(e));
+    }
     em::PushSequence sequence(em::new_sequence_id(), false);
     const auto& r = push(ctx, sequence, batch);
-    if (auto bad = judge(info, r, "an incremental batch of 3 ordinary entities"))
+    if (auto bad = judge(ctx,
+                         info,
+                         r,
+                         "an incremental batch of 3 entities with numbers, booleans, null, lists "
+                         "and nested objects"))
         return *bad;
     return passed(info);
 }
 
 CheckResult batch_empty(CheckContext& ctx, const CheckInfo& info)
 {
+    first_full_sync(ctx);
+    // spec §4.2: the sink ends a sync with a POST of an empty array, a no-op for the receiver.
     em::PushSequence sequence(em::new_sequence_id(), false);
-    const auto& data = push(ctx, sequence, plain_batch("empty", 1, 2));
-    if (auto skip = prepared(info, data, "the data batch before it", "sink.batch.accepted"))
-        return *skip;
-    // spec §4.2: the sink always ends with a POST of an empty array, a no-op for the receiver.
-    const auto& r = push(ctx, sequence, Json::array(), true);
-    if (auto bad = judge(info, r, "the trailing empty batch [] of an incremental sync"))
+    const auto& data = push(ctx, sequence, versions(ctx, "empty", 1, 2));
+    if (accepted(data)) {
+        const auto& r = push(ctx, sequence, Json::array(), true);
+        if (accepted(r))
+            return passed(info);
+        if (rejects_content_type(r))
+            return skipped(
+                info, "the trailing empty batch [] answered 415" + std::string(kSeeContentType));
+        return failed(info,
+                      "the trailing empty batch [] of an incremental sync " + answered(r) +
+                          ", while the data batch before it in the same sequence was accepted",
+                      {evidence(r, "a 2xx status"),
+                       comparison(data, "the data batch before it in the same sequence")});
+    }
+    // The data batch was refused: a lone [] is what a node sends on every incremental run with no
+    // changes, so it is judged on its own, in a sequence of its own.
+    em::PushSequence lone(em::new_sequence_id(), false);
+    const auto& r = push(ctx, lone, Json::array());
+    if (auto bad = judge(ctx,
+                         info,
+                         r,
+                         "an empty batch [] alone in an incremental sequence (a run with no "
+                         "changes)",
+                         "",
+                         "",
+                         true))
         return *bad;
     return passed(info);
 }
 
 CheckResult entity_deleted(CheckContext& ctx, const CheckInfo& info)
 {
-    em::PushSequence sequence(em::new_sequence_id(), false);
-    const auto& written = push(ctx, sequence, plain_batch("deleted", 1, 2));
-    if (auto skip =
-            prepared(info, written, "writing the entities to delete", "sink.batch.accepted"))
-        return *skip;
-    // spec §4.3: deletions are entities with `_deleted: true`, of ids the receiver holds (1) or
-    // never saw (3).
+    first_full_sync(ctx);
+    // spec §4.3: deletions are entities with `_deleted: true`: one the receiver holds from the
+    // full sync, one it never saw.
     auto deletions = Json::array();
-    for (std::size_t n : {1, 3})
-        deletions.push_back(
-            {{"_id", check_id("deleted", n)}, {"_deleted", true}, {"name", "deleted"}});
+    for (auto content : {plain_content("full", 1), plain_content("deleted", 1)}) {
+        content["_deleted"] = true;
+        deletions.push_back(session(ctx).dataset.version(content));
+    }
+    em::PushSequence sequence(em::new_sequence_id(), false);
     const auto& r = push(ctx, sequence, deletions);
-    if (auto bad = judge(info,
+    if (auto bad = judge(ctx,
+                         info,
                          r,
-                         "a batch of _deleted: true entities",
+                         "an incremental batch of 2 _deleted: true entities",
                          deletions[0]["_id"].get<std::string>(),
                          "_deleted"))
         return *bad;
@@ -210,92 +557,84 @@ CheckResult entity_deleted(CheckContext& ctx, const CheckInfo& info)
 
 CheckResult entity_reserved_fields(CheckContext& ctx, const CheckInfo& info)
 {
-    // spec §2.1: a dataset sends its own _updated (integer offset), _previous (int or null),
-    // _ts (microseconds) and _hash (32 hex digits) with every entity.
+    first_full_sync(ctx);
+    // spec §2.1: a dataset sends its own _updated (integer offset), _previous (the version
+    // before), _ts (microseconds) and _hash (32 hex digits) with every entity: here new versions
+    // of two entities of the full sync, so _previous is set.
     auto batch = Json::array();
-    batch.push_back({{"_id", check_id("reserved", 1)},
-                     {"_deleted", false},
-                     {"_updated", 4711},
-                     {"_previous", 4102},
-                     {"_ts", 1716800000123456},
-                     {"_hash", "9d8255209c3e1d318e8cf2cab7a3a73e"},
-                     {"name", "with a previous version"}});
-    batch.push_back({{"_id", check_id("reserved", 2)},
-                     {"_deleted", false},
-                     {"_updated", 4712},
-                     {"_previous", nullptr},
-                     {"_ts", 1716800000123789},
-                     {"_hash", "0c3f2a9e5b7d41e8a6f90b1c2d3e4f50"},
-                     {"name", "a first version"}});
+    for (std::size_t n = 1; n <= 2; ++n) {
+        auto content = plain_content("full", n);
+        content["name"] = "sesam-emu check entity " + std::to_string(n) + ", changed";
+        batch.push_back(session(ctx).dataset.version(content));
+    }
     em::PushSequence sequence(em::new_sequence_id(), false);
     const auto& r = push(ctx, sequence, batch);
-    if (auto bad = judge(info, r, "entities with _updated, _previous, _ts and _hash"))
-        return *bad;
-    return passed(info);
+    if (accepted(r))
+        return passed(info);
+    const auto what = std::string("new versions of 2 entities with _updated, _previous, _ts and "
+                                  "_hash, as a dataset sends them,");
+    if (rejects_content_type(r))
+        return skipped(info, what + " answered 415" + kSeeContentType);
+    em::PushSequence bare_sequence(em::new_sequence_id(), false);
+    const auto& bare = push(ctx, bare_sequence, without_dataset_fields_each(batch));
+    if (accepted(bare))
+        return failed(info,
+                      what + " " + answered(r) +
+                          ", while the same entities without those four fields are accepted",
+                      {evidence(r, "a 2xx status", batch[0]["_id"].get<std::string>(), "_hash"),
+                       comparison(bare, "the same entities without the dataset's fields")});
+    const auto root = incremental_root(ctx);
+    if (root && *root != info.id)
+        return skipped(info, what + " " + answered(r) + not_judged(*root));
+    return skipped(info,
+                   what + " " + answered(r) +
+                       ", and so do the same entities without those four fields: not a "
+                       "problem of the reserved fields, so this cannot be judged");
 }
 
 CheckResult entity_transit(CheckContext& ctx, const CheckInfo& info)
 {
+    first_full_sync(ctx);
     // spec §2.2 encoding rules: the forms Sesam writes for each transit type.
+    Json first = plain_content("transit", 1);
+    first["born"] = "~t1980-02-01T00:00:00Z";
+    first["seen"] = "~t2015-07-28T09:46:00.12345Z";
+    first["salary"] = "~f612345.50";
+    first["photo"] = "~bAAECAwQF";
+    first["ext_id"] = "~u531a379e-31bb-4ce1-8690-158dceb64be6";
+    first["homepage"] = "~rhttps://example.org/kari";
+    first["employer"] = "~:hr-org:42";
+    Json second = plain_content("transit", 2);
+    second["amount"] = "~f12345678901234567890.1234567890";
+    second["global"] = "~:bar";
+    second["refs"] = {"~:crm:1", "~:crm:2"};
     auto batch = Json::array();
-    batch.push_back({{"_id", check_id("transit", 1)},
-                     {"born", "~t1980-02-01T00:00:00Z"},
-                     {"seen", "~t2015-07-28T09:46:00.12345Z"},
-                     {"salary", "~f612345.50"},
-                     {"photo", "~bAAECAwQF"},
-                     {"ext_id", "~u531a379e-31bb-4ce1-8690-158dceb64be6"},
-                     {"homepage", "~rhttps://example.org/kari"},
-                     {"employer", "~:hr-org:42"}});
-    batch.push_back({{"_id", check_id("transit", 2)},
-                     {"amount", "~f12345678901234567890.1234567890"},
-                     {"global", "~:bar"},
-                     {"refs", {"~:crm:1", "~:crm:2"}}});
+    batch.push_back(session(ctx).dataset.version(first));
+    batch.push_back(session(ctx).dataset.version(second));
     em::PushSequence sequence(em::new_sequence_id(), false);
     const auto& r = push(ctx, sequence, batch);
-    if (auto bad = judge(info, r, "a batch with every transit type (~t ~f ~b ~u ~r ~:)"))
+    if (auto bad =
+            judge(ctx, info, r, "an incremental batch with every transit type (~t ~f ~b ~u ~r ~:)"))
         return *bad;
     return passed(info);
-}
-
-CheckResult full_sync_sequence(CheckContext& ctx, const CheckInfo& info)
-{
-    const auto per_batch = std::clamp<std::size_t>(ctx.service().batch_size, 1, kMaxFullSyncBatch);
-    em::PushSequence sequence(em::new_sequence_id(), true);
-    // spec §4.5: is_first on request 1, each request chained to the one before.
-    for (std::size_t b = 0; b < kFullSyncBatches; ++b) {
-        const auto& r = push(ctx, sequence, plain_batch("full", b * per_batch + 1, per_batch));
-        const auto what = "data batch " + std::to_string(b + 1) + " of a full sync" +
-                          (b == 0 ? " (is_first=true)" : "");
-        if (auto bad = judge(info, r, what))
-            return *bad;
-    }
-    const auto& last = push(ctx, sequence, Json::array(), true);
-    if (accepted(last))
-        return passed(info);
-    // A receiver that fails every empty batch is sink.batch.empty's finding: ask an incremental
-    // [] to tell that apart from a receiver that fails the end of a full sync.
-    em::PushSequence control(em::new_sequence_id(), false);
-    if (!accepted(push(ctx, control, Json::array())))
-        return skipped(info,
-                       "the closing empty batch (is_last=true) " + answered(last) +
-                           ", as does an incremental empty batch (see sink.batch.empty)");
-    return *judge(info, last, "the closing empty batch (is_last=true) of a full sync");
 }
 
 CheckResult full_sync_rejects_broken_chain(CheckContext& ctx, const CheckInfo& info)
 {
     em::PushSequence sequence(em::new_sequence_id(), true);
-    const auto& first = push(ctx, sequence, plain_batch("chain", 1, 2));
-    if (auto skip = prepared(info,
-                             first,
-                             "the first request of a full sync (is_first=true)",
-                             "sink.full-sync.sequence"))
-        return *skip;
+    session(ctx).full_sync_sent = true;
+    const auto& first = push(ctx, sequence, versions(ctx, "chain", 1, 2));
+    if (!accepted(first)) {
+        const auto what = "the first request of a full sync (is_first=true) " + answered(first);
+        if (auto root = full_sync_root(ctx))
+            return skipped(info, what + not_judged(*root));
+        return skipped(info, what + ", so there is no chain to break");
+    }
     // spec §4.4: request 2 is lost on the way; request 3 names it as previous_request_id.
     const std::string lost = sequence.begin_request(false).request_id;
     auto broken = sequence.begin_request(false);
     broken.previous_request_id = lost;
-    const auto& r = ctx.post(broken.query(), plain_batch("chain", 3, 2).dump(), kSesamContentType);
+    const auto& r = send(ctx, broken, versions(ctx, "chain", 3, 2));
     if (!r.transport_error && r.status == 409)
         return passed(info);
     return failed(info,
@@ -307,44 +646,67 @@ CheckResult full_sync_rejects_broken_chain(CheckContext& ctx, const CheckInfo& i
 
 CheckResult redelivery(CheckContext& ctx, const CheckInfo& info)
 {
+    first_full_sync(ctx);
     std::vector<std::string> failures;
-    std::vector<std::string> not_judged;
+    std::vector<std::string> unjudged;
     std::vector<Evidence> found;
+    auto cannot_judge = [&](std::string_view part,
+                            const std::string& what,
+                            const ServiceResponse& refused,
+                            std::optional<std::string_view> root) {
+        std::string text =
+            "part " + std::string(part) + " cannot be judged: " + what + " " + answered(refused);
+        if (rejects_content_type(refused))
+            text += " (see sink.content-type)";
+        else if (root)
+            text += " (see " + std::string(*root) + ")";
+        unjudged.push_back(std::move(text));
+    };
 
     // (a) spec §4.4: an incremental batch re-sent after a failure, same sequence and request_id.
     em::PushSequence incremental(em::new_sequence_id(), false);
-    const auto batch = plain_batch("redelivery", 1, 2);
+    const auto batch = versions(ctx, "redelivery", 1, 2);
     const auto& first = push(ctx, incremental, batch);
     if (!accepted(first)) {
-        not_judged.push_back("part (a) cannot be judged: the first delivery of an incremental "
-                             "batch " +
-                             answered(first) + see(first, "sink.batch.accepted"));
+        auto root = rejects_content_type(first) ? std::nullopt : incremental_root(ctx);
+        cannot_judge("(a)", "the first delivery of an incremental batch", first, root);
     } else {
-        const auto& again =
-            ctx.post(incremental.current().query(), batch.dump(), kSesamContentType);
+        const auto& again = send(ctx, incremental.current(), batch);
         if (!accepted(again)) {
-            failures.push_back("(a) an incremental batch delivered a second time " +
-                               answered(again));
+            failures.push_back("(a) an incremental batch delivered a second time, same "
+                               "sequence_id and request_id, " +
+                               answered(again) + ", while the first delivery was accepted");
             found.push_back(evidence(again, "a 2xx status, as for the first delivery"));
+            found.push_back(comparison(first, "the first delivery"));
         }
     }
 
     // (b) spec §4.4: the last request of a full sync re-sent with the same request_id.
     em::PushSequence full(em::new_sequence_id(), true);
-    const auto& data = push(ctx, full, plain_batch("redelivery", 3, 2));
+    const auto& data = push(ctx, full, versions(ctx, "redelivery", 3, 2));
     const ServiceResponse* end = accepted(data) ? &push(ctx, full, Json::array(), true) : nullptr;
-    if (!end || !accepted(*end)) {
-        const auto& refused = end ? *end : data;
-        not_judged.push_back("part (b) cannot be judged: the full sync whose is_last was to be "
-                             "re-sent " +
-                             answered(refused) + see(refused, "sink.full-sync.sequence"));
+    if (!accepted(data)) {
+        auto root = rejects_content_type(data) ? std::nullopt : full_sync_root(ctx);
+        cannot_judge("(b)",
+                     "the data batch of the full sync whose is_last was to be re-sent",
+                     data,
+                     root ? root : std::optional<std::string_view>(kFullSync));
+    } else if (!accepted(*end)) {
+        cannot_judge("(b)",
+                     "the closing empty batch (is_last=true) to be re-sent",
+                     *end,
+                     rejects_content_type(*end)
+                         ? std::nullopt
+                         : std::optional<std::string_view>(closing_root(ctx)));
     } else {
-        const auto& again = ctx.post(full.current().query(), "[]", kSesamContentType);
+        const auto& again = send(ctx, full.current(), Json::array());
         if (!accepted(again)) {
             failures.push_back(
-                "(b) the closing empty batch (is_last=true) of a full sync re-sent " +
-                answered(again));
+                "(b) the closing empty batch (is_last=true) of a full sync re-sent, same "
+                "sequence_id and request_id, " +
+                answered(again) + ", while the first delivery was accepted");
             found.push_back(evidence(again, "a 2xx status, as for the first delivery"));
+            found.push_back(comparison(*end, "the first delivery"));
         }
     }
 
@@ -356,26 +718,69 @@ CheckResult redelivery(CheckContext& ctx, const CheckInfo& info)
     };
     if (!failures.empty())
         return failed(info,
-                      join(failures) + (not_judged.empty() ? "" : "; " + join(not_judged)),
+                      join(failures) + (unjudged.empty() ? "" : "; " + join(unjudged)),
                       std::move(found));
-    if (!not_judged.empty())
-        return skipped(
-            info, join(not_judged) + (not_judged.size() == 1 ? "; the other part passed" : ""));
+    if (!unjudged.empty())
+        return skipped(info,
+                       join(unjudged) + (unjudged.size() == 1 ? "; the other part passed" : ""));
     return passed(info);
+}
+
+CheckResult request_id_per_sequence(CheckContext& ctx, const CheckInfo& info)
+{
+    first_full_sync(ctx);
+    // spec §4.1, §12: request_id is a counter that restarts in each sequence, so two sequences
+    // carry the same request_id values; a receiver that keys on request_id alone refuses one.
+    const ServiceResponse* refused = nullptr;
+    Json refused_batch;
+    for (int s = 0; s < 2 && !refused; ++s) {
+        em::PushSequence sequence(em::new_sequence_id(), false);
+        for (std::size_t n = 0; n < 2 && !refused; ++n) {
+            auto batch = versions(ctx, "request-id", 2 * n + 1, 2);
+            const auto& r = push(ctx, sequence, batch);
+            if (!accepted(r)) {
+                refused = &r;
+                refused_batch = std::move(batch);
+            }
+        }
+    }
+    if (!refused)
+        return passed(info);
+    const auto what = "a request of a new incremental sequence, whose request_id values (1, 2) "
+                      "other sequences use too, " +
+                      answered(*refused);
+    if (rejects_content_type(*refused))
+        return skipped(info, what + kSeeContentType);
+    UniqueIdSequence unique(false);
+    const auto& control = unique.push(ctx, refused_batch);
+    if (accepted(control))
+        return failed(info,
+                      what + ", while the same batch with a request_id no sequence used before is "
+                             "accepted: request_id restarts in each sequence, so it identifies a "
+                             "request only together with sequence_id",
+                      {evidence(*refused, "a 2xx status", "", "request_id"),
+                       comparison(control, "the same batch with a request_id never used before")});
+    const auto root = incremental_root(ctx);
+    return skipped(info,
+                   what + ", and so does the same batch with a request_id never used before" +
+                       (root && *root != info.id ? not_judged(*root)
+                                                 : std::string(", so this cannot be judged")));
 }
 
 CheckResult single_entity(CheckContext& ctx, const CheckInfo& info)
 {
+    first_full_sync(ctx);
     // spec §4.4: after a failed batch, fallback_to_single_entities_on_batch_fail re-sends the
     // entities one per request.
     em::PushSequence sequence(em::new_sequence_id(), false);
     for (std::size_t n = 1; n <= 2; ++n) {
-        const auto entity = plain_entity("single", n);
-        const auto& r = push(ctx, sequence, Json::array({entity}));
-        if (auto bad = judge(info,
+        const auto batch = versions(ctx, "single", n, 1);
+        const auto& r = push(ctx, sequence, batch);
+        if (auto bad = judge(ctx,
+                             info,
                              r,
                              "a one-element batch (request " + std::to_string(n) + ")",
-                             entity["_id"].get<std::string>()))
+                             batch[0]["_id"].get<std::string>()))
             return *bad;
     }
     return passed(info);
@@ -385,26 +790,31 @@ CheckResult content_type(CheckContext& ctx, const CheckInfo& info)
 {
     if (em::find_header(ctx.service().headers, "Content-Type"))
         return skipped(info, "a Content-Type header is configured, and Sesam would send that one");
+    first_full_sync(ctx);
     em::PushSequence sequence(em::new_sequence_id(), false);
-    const auto batch = plain_batch("content-type", 1, 2);
+    const auto batch = versions(ctx, "content-type", 1, 2);
     const auto& r = push(ctx, sequence, batch, false, kSesamContentType);
     if (accepted(r))
         return passed(info);
     const auto what = std::string("a batch with Content-Type: ") + kSesamContentType +
                       ", exactly as Sesam sends it,";
-    if (r.transport_error || r.status == 415)
+    if (rejects_content_type(r))
         return failed(info, what + " " + answered(r), {evidence(r, "a 2xx status")});
-    // spec §15: frameworks reject a content type with 400 as well; the same batch with a charset
-    // parameter tells a content-type rejection from a batch rejected for another reason.
-    const auto& probe = push(ctx, sequence, batch, false, kWithCharset);
-    if (!accepted(probe))
+    // spec §15: frameworks reject a content type with 400 as well; the same request again (a
+    // retry: same request_id) with a charset parameter tells a content-type rejection from a batch
+    // refused for another reason.
+    const auto& probe = send(ctx, sequence.current(), batch, kWithCharset);
+    if (!accepted(probe)) {
+        const auto root = incremental_root(ctx);
         return skipped(info,
                        "the batch " + answered(r) +
-                           " with and without a charset parameter: not a "
-                           "content-type problem (see sink.batch.accepted)");
+                           " with and without a charset parameter: not a content-type problem" +
+                           (root && *root != info.id ? not_judged(*root)
+                                                     : std::string(", so this cannot be judged")));
+    }
     return failed(info,
-                  what + " " + answered(r) + ", but with Content-Type: " + kWithCharset +
-                      " it is accepted",
+                  what + " " + answered(r) +
+                      ", but the same request with Content-Type: " + kWithCharset + " is accepted",
                   {evidence(r, "a 2xx status"),
                    evidence(probe,
                             std::string("for comparison: the same batch with Content-Type: ") +
@@ -420,7 +830,21 @@ std::vector<Check> sink_checks()
         CheckInfo info;
         F run;
     };
+    // In the order they run: sink.incremental.first before anything else, then the full sync
+    // that every incremental probe comes after.
     static const Row rows[] = {
+        {{"sink.incremental.first",
+          Role::sink,
+          Severity::warning,
+          "An incremental batch before any full sync (a reset receiver) answers 2xx",
+          "§4.3, §4.4"},
+         incremental_first},
+        {{"sink.full-sync.sequence",
+          Role::sink,
+          Severity::error,
+          "A whole full sync, is_first to is_last, answers 2xx throughout",
+          "§4.1, §4.5"},
+         full_sync_sequence},
         {{"sink.batch.accepted",
           Role::sink,
           Severity::error,
@@ -430,7 +854,7 @@ std::vector<Check> sink_checks()
         {{"sink.batch.empty",
           Role::sink,
           Severity::error,
-          "The trailing empty batch [] answers 2xx",
+          "The empty batch [] (trailing, or alone) answers 2xx",
           "§4.2, §15"},
          batch_empty},
         {{"sink.entity.deleted",
@@ -451,12 +875,6 @@ std::vector<Check> sink_checks()
           "A batch with a value of every transit type answers 2xx",
           "§2.2"},
          entity_transit},
-        {{"sink.full-sync.sequence",
-          Role::sink,
-          Severity::error,
-          "A whole full sync, is_first to is_last, answers 2xx throughout",
-          "§4.1, §4.5"},
-         full_sync_sequence},
         {{"sink.full-sync.rejects-broken-chain",
           Role::sink,
           Severity::warning,
@@ -469,6 +887,12 @@ std::vector<Check> sink_checks()
           "A re-sent incremental batch and a re-sent is_last are accepted",
           "§4.4"},
          redelivery},
+        {{"sink.request-id.per-sequence",
+          Role::sink,
+          Severity::error,
+          "Two sequences carrying the same request_id values are both accepted",
+          "§4.1, §12"},
+         request_id_per_sequence},
         {{"sink.single-entity",
           Role::sink,
           Severity::error,

@@ -164,7 +164,8 @@ Command add_check_command(CLI::App& app)
         "Run the conformance checks of a protocol role against a service and report every\n"
         "place where it breaks the Sesam protocol, with evidence. With --exec or --image the\n"
         "service is started first, waited for, and removed on every way out. The sink checks\n"
-        "send test entities and a real full sync: point them at a test instance.");
+        "send dataset-shaped test entities and real full syncs (one before any incremental\n"
+        "batch): point them at a test instance.");
     cmd->add_option(
            "URL", args->url, "The service's URL for the role, e.g. http://localhost:5000/entities")
         ->required();
@@ -177,7 +178,8 @@ Command add_check_command(CLI::App& app)
                   "source: _updated increases in each response");
     cmd->add_option("--is-since-comparable",
                     args->service.is_since_comparable,
-                    "source: _updated values can be ordered (true|false)")
+                    "source: _updated values can be ordered (true|false); false: opaque tokens,\n"
+                    "continuation judged by position in the full pull")
         ->default_str("true");
     cmd->add_option("--page-size", args->page_size, "source: check paging with limit=N")
         ->check(CLI::PositiveNumber);

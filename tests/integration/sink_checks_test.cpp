@@ -40,6 +40,11 @@ enum class Defect {
     redelivery_409,    ///< 409 on any request_id of a sequence it has seen before
     single_500,        ///< 500 on one-element arrays
     charset_415,       ///< demands a charset parameter in Content-Type
+    /// 400 on an incremental request before any full sync began (it creates its table on
+    /// is_first), and 400 on an entity without an integer `_updated` (it reads it as a version)
+    needs_full_sync_and_updated,
+    empty_500_hash_422,    ///< 500 on `[]` and 422 on `_hash`: a data batch before [] fails
+    request_id_global_409, ///< 409 on a request_id it accepted before, in any sequence
 };
 
 /// The media type of the request, lower-case, as sent.
@@ -87,6 +92,9 @@ public:
         if (status != 200)
             return ScriptedServer::response(status, R"({"error":"rejected"})");
         seen_.insert({p["sequence_id"], p["request_id"]});
+        request_ids_.insert(p["request_id"]);
+        if (p["is_first"] == "true")
+            full_sync_begun_ = true;
         return ScriptedServer::response(200, "{}");
     }
 
@@ -144,6 +152,25 @@ private:
             if (type.find("charset=") == std::string::npos)
                 return 415;
             break;
+        case Defect::needs_full_sync_and_updated:
+            if (p["is_full"] != "true" && !full_sync_begun_)
+                return 400;
+            if (has([](const auto& e) {
+                    auto updated = e.find("_updated");
+                    return updated == e.end() || !updated->is_number_integer();
+                }))
+                return 400;
+            break;
+        case Defect::empty_500_hash_422:
+            if (body.empty())
+                return 500;
+            if (has([](const auto& e) { return e.contains("_hash"); }))
+                return 422;
+            break;
+        case Defect::request_id_global_409:
+            if (request_ids_.count(p["request_id"]))
+                return 409;
+            break;
         }
         if (p["is_full"] != "true" || defect_ == Defect::never_409)
             return 200;
@@ -166,31 +193,47 @@ private:
     }
 
     Defect defect_;
+    bool full_sync_begun_ = false;
+    std::set<std::string> request_ids_;
     std::set<std::pair<std::string, std::string>> seen_;
     std::map<std::string, std::string> last_request_;
 };
 
 const std::vector<std::string> kAllSinkChecks{
+    "sink.incremental.first",
+    "sink.full-sync.sequence",
     "sink.batch.accepted",
     "sink.batch.empty",
     "sink.entity.deleted",
     "sink.entity.reserved-fields",
     "sink.entity.transit",
-    "sink.full-sync.sequence",
     "sink.full-sync.rejects-broken-chain",
     "sink.redelivery",
+    "sink.request-id.per-sequence",
     "sink.single-entity",
     "sink.content-type",
 };
 
+/// Every sink check but these, in order.
+std::vector<std::string> all_sink_checks_but(const std::vector<std::string>& left_out)
+{
+    std::vector<std::string> out;
+    for (const auto& id : kAllSinkChecks)
+        if (std::find(left_out.begin(), left_out.end(), id) == left_out.end())
+            out.push_back(id);
+    return out;
+}
+
 struct BrokenReceiver {
     const char* name;
     Defect defect;
-    const char* trips; ///< the one check that must fail
+    std::vector<std::string> trips; ///< the checks that must fail, in order; every other passes
     /// The checks that cannot judge this receiver and say why: a failure another check reports
-    /// keeps them from running (the root cause is reported once).
+    /// keeps them from judging (the root cause is reported once).
     std::vector<std::string> skips{};
     Severity severity = Severity::error;
+    /// The check every skip message points to (`see CHECK`), when there is one root cause.
+    std::string root{};
 };
 
 void PrintTo(const BrokenReceiver& b, std::ostream* os)
@@ -210,9 +253,13 @@ TEST_P(BrokenSinkTest, TripsExactlyItsCheck)
     service.url = server.base_url() + "/receiver";
     const auto results = testing::run_role_checks(Role::sink, service);
     ASSERT_EQ(results.size(), kAllSinkChecks.size());
-    EXPECT_EQ(testing::ids_with(results, Verdict::failed), std::vector<std::string>{b.trips});
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed), b.trips);
     EXPECT_EQ(testing::ids_with(results, Verdict::skipped), b.skips);
     for (const auto& r : results) {
+        if (r.verdict == Verdict::skipped && !b.root.empty()) {
+            EXPECT_NE(r.message.find("(see " + b.root + ")"), std::string::npos)
+                << r.info.id << ": " << r.message;
+        }
         if (r.verdict != Verdict::failed) {
             EXPECT_TRUE(r.verdict == Verdict::passed || !r.message.empty()) << r.info.id;
             continue;
@@ -238,38 +285,66 @@ INSTANTIATE_TEST_SUITE_P(
     EveryCheck,
     BrokenSinkTest,
     ::testing::Values(
-        BrokenReceiver{"nested_object_500", Defect::nested_object_500, "sink.batch.accepted"},
+        BrokenReceiver{"nested_object_500", Defect::nested_object_500, {"sink.batch.accepted"}},
         // The full sync and the re-sent is_last end with [] too: they point to sink.batch.empty.
         BrokenReceiver{"empty_500",
                        Defect::empty_500,
-                       "sink.batch.empty",
-                       {"sink.full-sync.sequence", "sink.redelivery"}},
-        BrokenReceiver{"deleted_400", Defect::deleted_400, "sink.entity.deleted"},
-        BrokenReceiver{"hash_422", Defect::hash_422, "sink.entity.reserved-fields"},
-        BrokenReceiver{"bytes_400", Defect::bytes_400, "sink.entity.transit"},
+                       {"sink.batch.empty"},
+                       {"sink.full-sync.sequence", "sink.redelivery"},
+                       Severity::error,
+                       "sink.batch.empty"},
+        BrokenReceiver{"deleted_400", Defect::deleted_400, {"sink.entity.deleted"}},
+        // Sesam sends _hash with every entity: nothing else can be judged, and every skip names
+        // the cause. A lone [] carries no _hash, so sink.batch.empty is judged (and passes).
+        BrokenReceiver{"hash_422",
+                       Defect::hash_422,
+                       {"sink.entity.reserved-fields"},
+                       all_sink_checks_but({"sink.batch.empty", "sink.entity.reserved-fields"}),
+                       Severity::error,
+                       "sink.entity.reserved-fields"},
+        BrokenReceiver{"bytes_400", Defect::bytes_400, {"sink.entity.transit"}},
         // With no accepted is_last there is no is_last to re-send.
-        BrokenReceiver{
-            "is_last_409", Defect::is_last_409, "sink.full-sync.sequence", {"sink.redelivery"}},
+        BrokenReceiver{"is_last_409",
+                       Defect::is_last_409,
+                       {"sink.full-sync.sequence"},
+                       {"sink.redelivery"},
+                       Severity::error,
+                       "sink.full-sync.sequence"},
         BrokenReceiver{"never_409",
                        Defect::never_409,
-                       "sink.full-sync.rejects-broken-chain",
+                       {"sink.full-sync.rejects-broken-chain"},
                        {},
                        Severity::warning},
-        BrokenReceiver{"redelivery_409", Defect::redelivery_409, "sink.redelivery"},
-        BrokenReceiver{"single_500", Defect::single_500, "sink.single-entity"},
+        BrokenReceiver{"redelivery_409", Defect::redelivery_409, {"sink.redelivery"}},
+        BrokenReceiver{"single_500", Defect::single_500, {"sink.single-entity"}},
         // Every other check gets 415 too and leaves it to sink.content-type.
         BrokenReceiver{"charset_415",
                        Defect::charset_415,
-                       "sink.content-type",
-                       {"sink.batch.accepted",
-                        "sink.batch.empty",
-                        "sink.entity.deleted",
-                        "sink.entity.reserved-fields",
-                        "sink.entity.transit",
-                        "sink.full-sync.sequence",
-                        "sink.full-sync.rejects-broken-chain",
-                        "sink.redelivery",
-                        "sink.single-entity"}}),
+                       {"sink.content-type"},
+                       all_sink_checks_but({"sink.content-type"}),
+                       Severity::error,
+                       "sink.content-type"},
+        // A receiver that creates its table on is_first: only the warning about a reset receiver.
+        BrokenReceiver{"needs_full_sync_and_updated",
+                       Defect::needs_full_sync_and_updated,
+                       {"sink.incremental.first"},
+                       {},
+                       Severity::warning},
+        // The data batch before the trailing [] is refused: a lone [] is judged on its own.
+        BrokenReceiver{"empty_500_hash_422",
+                       Defect::empty_500_hash_422,
+                       {"sink.batch.empty", "sink.entity.reserved-fields"},
+                       all_sink_checks_but({"sink.batch.empty", "sink.entity.reserved-fields"}),
+                       Severity::error,
+                       "sink.entity.reserved-fields"},
+        // Keyed on request_id alone: one finding, named for what it is.
+        BrokenReceiver{
+            "request_id_global_409",
+            Defect::request_id_global_409,
+            {"sink.request-id.per-sequence"},
+            all_sink_checks_but({"sink.incremental.first", "sink.request-id.per-sequence"}),
+            Severity::error,
+            "sink.request-id.per-sequence"}),
     [](const ::testing::TestParamInfo<BrokenReceiver>& param) {
         return std::string(param.param.name);
     });
@@ -345,11 +420,24 @@ TEST(SinkChecks, NoAnswerFailsWithTheTransportError)
     ServiceDescription service;
     service.url = server.base_url() + "/receiver";
     const auto results = testing::run_role_checks(Role::sink, service);
-    const auto& first = results.front();
-    ASSERT_EQ(first.info.id, "sink.batch.accepted");
-    EXPECT_EQ(first.verdict, Verdict::failed);
-    ASSERT_EQ(first.evidence.size(), 1u);
-    EXPECT_EQ(first.evidence[0].actual.rfind("no answer: ", 0), 0u) << first.evidence[0].actual;
+    // One finding, on the first request (the full sync); every other check names it.
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed),
+              std::vector<std::string>{"sink.full-sync.sequence"});
+    EXPECT_EQ(testing::ids_with(results, Verdict::skipped),
+              all_sink_checks_but({"sink.full-sync.sequence"}));
+    const auto& full = results[1];
+    ASSERT_EQ(full.info.id, "sink.full-sync.sequence");
+    EXPECT_EQ(full.message.rfind("data batch 1 of a full sync (is_first=true) got no answer", 0),
+              0u)
+        << full.message;
+    ASSERT_EQ(full.evidence.size(), 1u);
+    EXPECT_EQ(full.evidence[0].actual.rfind("no answer: ", 0), 0u) << full.evidence[0].actual;
+    for (const auto& r : results) {
+        if (r.verdict == Verdict::skipped) {
+            EXPECT_NE(r.message.find("sink.full-sync.sequence"), std::string::npos)
+                << r.info.id << ": " << r.message;
+        }
+    }
 }
 
 } // namespace
