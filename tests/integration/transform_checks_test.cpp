@@ -28,16 +28,18 @@ using testing::ScriptedServer;
 /// What is wrong with a broken transform.
 enum class Defect {
     none,
-    bare_object_for_3, ///< answers a 3-entity batch with its first entity, not an array
-    cut_short_for_3,   ///< streams a 3-entity batch's answer, then dies mid-array
-    garbage_after_3,   ///< a complete array for 3 entities, then an error text
-    empty_500,         ///< 500 on []
-    over_50_413,       ///< 413 on batches of more than 50 entities
-    deleted_500,       ///< 500 when an entity has _deleted: true
-    drops_id,          ///< output entities have no _id
-    numeric_id,        ///< output entities have a number as _id
-    always_500,        ///< 500 on everything
-    no_answer,         ///< closes the connection without answering
+    bare_object_for_3,    ///< answers a 3-entity batch with its first entity, not an array
+    cut_short_for_3,      ///< streams a 3-entity batch's answer, then dies mid-array
+    garbage_after_3,      ///< a complete array for 3 entities, then an error text
+    empty_500,            ///< 500 on []
+    over_50_413,          ///< 413 on batches of more than 50 entities
+    deleted_500,          ///< 500 when an entity has _deleted: true
+    drops_id,             ///< output entities have no _id
+    numeric_id,           ///< output entities have a number as _id
+    always_500,           ///< 500 on everything
+    no_answer,            ///< closes the connection without answering
+    filters_all,          ///< answers every batch with [] (a filter that keeps nothing)
+    needs_dataset_fields, ///< 400 on an entity without _previous and _ts (spec §15)
 };
 
 /// A transform that marks each entity `"transformed": true`, correct unless `defect` says.
@@ -62,7 +64,18 @@ void transform(Defect defect, const RawRequest& request, RawConnection& c)
         c.write(ScriptedServer::response(status, "Internal Server Error", "", "text/plain"));
         return;
     }
+    if (defect == Defect::needs_dataset_fields &&
+        std::any_of(batch.begin(), batch.end(), [](const auto& e) {
+            return !e.contains("_previous") || !e.contains("_ts");
+        })) {
+        c.write(ScriptedServer::response(400, R"({"error":"_previous and _ts are required"})"));
+        return;
+    }
     auto out = nlohmann::json::array();
+    if (defect == Defect::filters_all) {
+        c.write(ScriptedServer::response(200, "[]"));
+        return;
+    }
     for (auto e : batch) {
         e["transformed"] = true;
         if (defect == Defect::drops_id)
@@ -221,6 +234,24 @@ TEST(TransformChecks, ACorrectScriptedTransformPassesEverything)
     ASSERT_EQ(results.size(), 5u);
     for (const auto& r : results)
         EXPECT_EQ(r.verdict, Verdict::passed) << r.info.id << ": " << r.message;
+}
+
+TEST(TransformChecks, ATransformThatNeedsTheDatasetFieldsPassesEverything)
+{
+    // spec §2.1, §15: entities reach a transform with the dataset's _previous and _ts
+    const auto results = run_against(Defect::needs_dataset_fields);
+    for (const auto& r : results)
+        EXPECT_EQ(r.verdict, Verdict::passed) << r.info.id << ": " << r.message;
+}
+
+TEST(TransformChecks, AnEmptyAnswerLeavesTheIdCheckNothingToJudge)
+{
+    const auto results = run_against(Defect::filters_all);
+    EXPECT_EQ(testing::ids_with(results, Verdict::skipped),
+              std::vector<std::string>{"transform.entity.id"});
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed), std::vector<std::string>{});
+    EXPECT_EQ(results.back().message,
+              "the answer to a batch of 3 entities holds no entity to judge");
 }
 
 TEST(TransformChecks, TheReferenceServicePassesEverything)
