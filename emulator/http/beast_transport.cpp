@@ -31,6 +31,8 @@ constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadBufferBytes = 64 * 1024; // STYLE.md: reserve, or Beast reads 512 B
 constexpr std::size_t kBodyChunkBytes = 256 * 1024; // body bytes handed to the sink at most
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;
+/// Interim (1xx) responses accepted before the final one (RFC 9110 §15.2); more is an error.
+constexpr std::size_t kMaxInterimResponses = 16;
 
 struct Target {
     std::string host;
@@ -252,17 +254,43 @@ struct BeastTransport::Impl {
                                 "sending the request failed: " + wec.message());
             }
 
-            StreamingResponseParser parser(sink);
-            parser.header_limit(kHeaderLimit);
-            parser.body_limit(boost::none);
-            if (req.method == "HEAD")
-                parser.skip(true);
-
-            stream->expires_after(options.read_timeout);
-            auto [hec, hn] =
-                co_await http::async_read_header(*stream, buffer, parser, nothrow_awaitable);
+            // RFC 9110 §15.2: interim (1xx) responses come before the final one; each is read
+            // whole and dropped, so the final answer is never left on the connection for the
+            // next request. 101 would switch protocols: no answer to an HTTP/1.1 request.
+            std::optional<StreamingResponseParser> interim_parser;
+            std::size_t interim = 0;
+            error_code hec;
+            for (;; ++interim) {
+                interim_parser.emplace(sink);
+                auto& p = *interim_parser;
+                p.header_limit(kHeaderLimit);
+                p.body_limit(boost::none);
+                if (req.method == "HEAD")
+                    p.skip(true);
+                stream->expires_after(options.read_timeout);
+                auto [ec, n] =
+                    co_await http::async_read_header(*stream, buffer, p, nothrow_awaitable);
+                hec = ec;
+                const auto status = p.head.status;
+                if (hec || status < 100 || status > 199 || status == 101)
+                    break;
+                if (interim == kMaxInterimResponses) {
+                    close();
+                    co_return error(TransportErrc::bad_response,
+                                    "the service sent more than " +
+                                        std::to_string(kMaxInterimResponses) +
+                                        " interim (1xx) responses and no final one");
+                }
+            }
+            auto& parser = *interim_parser;
+            if (!hec && parser.head.status == 101) {
+                close();
+                co_return error(TransportErrc::bad_response,
+                                "the service answered 101 Switching Protocols, which is no "
+                                "answer to an HTTP/1.1 request");
+            }
             if (hec) {
-                const bool nothing_came = buffer.size() == 0 && !parser.got_some();
+                const bool nothing_came = interim == 0 && buffer.size() == 0 && !parser.got_some();
                 close();
                 if (may_retry && nothing_came && !cancelled &&
                     (hec == http::error::end_of_stream || hec == asio::error::connection_reset ||

@@ -300,6 +300,66 @@ TEST_F(BeastTransportTest, CancelInterruptsAPendingExchange)
     EXPECT_EQ(r.error().code, TransportErrc::interrupted);
 }
 
+TEST_F(BeastTransportTest, InterimResponsesAreSkippedAndTheFinalOneIsTheAnswer)
+{
+    // RFC 9110 §15.2: 100 Continue and 103 Early Hints come before the final response. Each
+    // request's final answer must be its own, not the one left on the connection before it.
+    int n = 0;
+    ScriptedServer server([&](const RawRequest&, RawConnection& c) {
+        ++n;
+        c.write("HTTP/1.1 100 Continue\r\n\r\n"
+                "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n" +
+                ScriptedServer::response(n == 1 ? 400 : 200,
+                                         n == 1 ? R"({"error":"entity c"})" : "[1]"));
+    });
+    auto transport = make();
+    HttpRequest post;
+    post.method = "POST";
+    post.url = server.base_url() + "/receiver";
+    post.body = "[]";
+    Collect first;
+    ASSERT_TRUE(transport.send(post, first));
+    EXPECT_EQ(first.head.status, 400);
+    EXPECT_EQ(first.body, R"({"error":"entity c"})");
+    EXPECT_FALSE(find_header(first.head.headers, "Link"));
+    Collect second;
+    ASSERT_TRUE(transport.send(get(server.base_url() + "/entities"), second));
+    EXPECT_EQ(second.head.status, 200);
+    EXPECT_EQ(second.body, "[1]");
+    EXPECT_EQ(server.connections(), 1u);
+}
+
+TEST_F(BeastTransportTest, SwitchingProtocolsIsABadResponse)
+{
+    ScriptedServer server([](const RawRequest&, RawConnection& c) {
+        c.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n");
+    });
+    auto transport = make();
+    Collect sink;
+    auto result = transport.send(get(server.base_url() + "/"), sink);
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code, TransportErrc::bad_response);
+    EXPECT_EQ(result.error().detail,
+              "the service answered 101 Switching Protocols, which is no answer to an HTTP/1.1 "
+              "request");
+}
+
+TEST_F(BeastTransportTest, EndlessInterimResponsesAreABadResponse)
+{
+    ScriptedServer server([](const RawRequest&, RawConnection& c) {
+        for (int i = 0; i < 40; ++i)
+            c.write("HTTP/1.1 103 Early Hints\r\n\r\n");
+        c.write(ScriptedServer::response(200, "[]"));
+    });
+    auto transport = make();
+    Collect sink;
+    auto result = transport.send(get(server.base_url() + "/"), sink);
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code, TransportErrc::bad_response);
+    EXPECT_EQ(result.error().detail,
+              "the service sent more than 16 interim (1xx) responses and no final one");
+}
+
 TEST_F(BeastTransportTest, InvalidUrl)
 {
     auto t = make();

@@ -1,0 +1,74 @@
+// Services under test misbehave by definition: each test here is a service that does what a
+// correct server library would not (interim responses, …), and asserts what every client does.
+#include "tests/support/cli_fixture.hpp"
+#include "tests/support/scripted_server.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <string>
+
+namespace sesam::testing {
+namespace {
+
+using HostileServiceTest = CliFixture;
+
+/// What a service may legally send before its final answer (RFC 9110 §15.2).
+constexpr const char* kInterim = "HTTP/1.1 100 Continue\r\n\r\n"
+                                 "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n";
+
+/// Ten entities e1..e10 with integer _updated, after the interim responses.
+void interim_then_entities(const RawRequest&, RawConnection& c)
+{
+    auto out = nlohmann::json::array();
+    for (int i = 1; i <= 10; ++i)
+        out.push_back({{"_id", "e" + std::to_string(i)}, {"_updated", i}});
+    c.write(std::string(kInterim) + ScriptedServer::response(200, out.dump()));
+}
+
+TEST_F(HostileServiceTest, PushDoesNotTakeAnInterimResponseForTheAnswer)
+{
+    // A receiver that refuses every batch holding entity "c", each answer after a 100 Continue:
+    // before the fix, push took the 100 for the answer and acknowledged all three.
+    ScriptedServer server([](const RawRequest& r, RawConnection& c) {
+        const bool has_c = r.body.find(R"("_id":"c")") != std::string::npos;
+        c.write(std::string(kInterim) +
+                ScriptedServer::response(has_c ? 400 : 200, has_c ? R"({"error":"c"})" : "{}"));
+    });
+    std::ofstream(path("in.json")) << R"([{"_id":"a"},{"_id":"b"},{"_id":"c"}])";
+    auto r = emu("push " + server.base_url() + "/receiver --input " + path("in.json") +
+                 " --batch-size 1 --batch-retries 0 --state " + path("s.db"));
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("2 entities acknowledged (0 deleted), 1 failed"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("400"), std::string::npos) << r.err;
+}
+
+TEST_F(HostileServiceTest, PullTransformCheckAndReplayReadTheFinalResponse)
+{
+    ScriptedServer server(interim_then_entities);
+    const auto url = server.base_url() + "/entities";
+
+    auto pull = emu("pull " + url + " -o " + path("out.json") + " --state " + path("s.db") +
+                    " --record " + path("pull.jsonl"));
+    ASSERT_EQ(pull.exit_code, 0) << pull.err;
+    EXPECT_EQ(nlohmann::json::parse(slurp(path("out.json"))).size(), 10u);
+
+    std::ofstream(path("in.json")) << R"([{"_id":"x"}])";
+    auto transform =
+        emu("transform " + url + " --input " + path("in.json") + " -o " + path("t.json"));
+    ASSERT_EQ(transform.exit_code, 0) << transform.err;
+    EXPECT_EQ(nlohmann::json::parse(slurp(path("t.json"))).size(), 10u);
+
+    auto check = emu("check " + url + " --role source --only source.status.ok");
+    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+    EXPECT_NE(check.out.find("PASS  source.status.ok"), std::string::npos) << check.out;
+
+    auto replay = emu("replay against " + path("pull.jsonl") + " " + url);
+    EXPECT_EQ(replay.exit_code, 0) << replay.out << replay.err;
+    EXPECT_NE(replay.out.find("1 same"), std::string::npos) << replay.out;
+}
+
+} // namespace
+} // namespace sesam::testing
