@@ -2,6 +2,7 @@
 #include "harness/cli/command.hpp"
 #include "harness/cli/exit_codes.hpp"
 #include "harness/fixture/fixture_writer.hpp"
+#include "harness/report/report_file.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -49,6 +50,9 @@ int main(int argc, char** argv)
     } catch (const UsageError& e) {
         fmt::print(stderr, "sesam-emu: error: {}\n", e.what());
         return exit_usage;
+    } catch (const ReportWriteError& e) {
+        fmt::print(stderr, "sesam-emu: error: {}\n", e.what());
+        return exit_internal;
     } catch (const std::exception& e) {
         fmt::print(stderr, "sesam-emu: internal error: {}\n", e.what());
         return exit_internal;

@@ -1,3 +1,4 @@
+#include "harness/report/report_file.hpp"
 #include "harness/report/reporter.hpp"
 
 #include <fmt/core.h>
@@ -110,7 +111,7 @@ public:
         text += "\n" + paint(summary.failed == 0 ? green : red, line) + "\n";
         write(text);
         if (std::ferror(out_) != 0)
-            throw std::runtime_error("cannot write the console report");
+            throw ReportWriteError("cannot write the console report");
     }
 
 private:

@@ -1,3 +1,4 @@
+#include "harness/report/report_file.hpp"
 #include "harness/report/reporter.hpp"
 
 #include <nlohmann/json.hpp>
@@ -49,7 +50,12 @@ struct FileCloser {
 
 class JsonReporter final : public Reporter {
 public:
-    explicit JsonReporter(std::string path) : path_(std::move(path)) {}
+    explicit JsonReporter(std::string path) : path_(std::move(path))
+    {
+        // Streamed: opened by begin() and written through whatever the path is (a FIFO, a
+        // device, a symbolic link), never replaced.
+        check_report_path(path_, "JSON report");
+    }
 
     void begin(const RunInfo& run) override
     {
@@ -96,10 +102,10 @@ public:
     }
 
 private:
-    std::runtime_error error(int code) const
+    ReportWriteError error(int code) const
     {
-        return std::runtime_error("cannot write the JSON report " + path_ + ": " +
-                                  std::generic_category().message(code));
+        return ReportWriteError("cannot write the JSON report " + path_ + ": " +
+                                std::generic_category().message(code));
     }
 
     void write(const std::string& text)

@@ -1,3 +1,4 @@
+#include "harness/report/report_file.hpp"
 #include "harness/report/reporter.hpp"
 
 #include <fmt/core.h>
@@ -144,46 +145,18 @@ std::string testcase(const CheckResult& r, const std::string& prefix)
     return xml + "    </testcase>\n";
 }
 
-std::runtime_error write_error(const std::string& path, int error)
-{
-    return std::runtime_error(fmt::format(
-        "cannot write the JUnit report {}: {}", path, std::generic_category().message(error)));
-}
-
-/// A crash or a full disk leaves either the old report or none, never half of one.
-void write_atomically(const std::string& path, std::string_view text)
-{
-    const std::string temp = fmt::format("{}.tmp{}", path, ::getpid());
-    std::FILE* file = std::fopen(temp.c_str(), "wb");
-    if (file == nullptr)
-        throw write_error(path, errno);
-    int error = 0;
-    if (std::fwrite(text.data(), 1, text.size(), file) != text.size() || std::fflush(file) != 0 ||
-        ::fsync(::fileno(file)) != 0) {
-        error = errno;
-    }
-    if (std::fclose(file) != 0 && error == 0)
-        error = errno;
-    if (error == 0 && std::rename(temp.c_str(), path.c_str()) != 0)
-        error = errno;
-    if (error == 0)
-        return;
-    std::remove(temp.c_str());
-    throw write_error(path, error);
-}
+constexpr std::string_view kWhat = "JUnit report";
 
 class JunitReporter final : public Reporter {
 public:
-    explicit JunitReporter(std::string path) : path_(std::move(path)) {}
+    explicit JunitReporter(std::string path) : path_(std::move(path))
+    {
+        // Fail before a long run, not after it, when the report could never be written.
+        check_report_path(path_, kWhat);
+    }
 
     void begin(const RunInfo& run) override
     {
-        // Fail before a long run, not after it, when the report could never be written.
-        auto folder = std::filesystem::path(path_).parent_path();
-        if (folder.empty())
-            folder = ".";
-        if (::access(folder.c_str(), W_OK) != 0)
-            throw write_error(path_, errno);
         run_ = run;
         results_.clear();
     }
@@ -242,17 +215,18 @@ public:
             }
             suites += "  </testsuite>\n";
         }
-        write_atomically(path_,
-                         fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                                     "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" "
-                                     "skipped=\"{}\" errors=\"0\" time=\"{:.3f}\">\n{}"
-                                     "</testsuites>\n",
-                                     attr(run_.suite),
-                                     tests,
-                                     failures,
-                                     skipped,
-                                     summary.seconds,
-                                     suites));
+        write_report_file(path_,
+                          fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                      "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" "
+                                      "skipped=\"{}\" errors=\"0\" time=\"{:.3f}\">\n{}"
+                                      "</testsuites>\n",
+                                      attr(run_.suite),
+                                      tests,
+                                      failures,
+                                      skipped,
+                                      summary.seconds,
+                                      suites),
+                          kWhat);
     }
 
 private:

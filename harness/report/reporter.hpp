@@ -10,9 +10,8 @@
 namespace sesam::harness {
 
 /// Receives a conformance run as it happens. Reporters that write files buffer or stream as
-/// they see fit; a file that cannot be written is a std::runtime_error naming it, thrown by
-/// begin() when that is already clear (the file or its folder cannot be created) and otherwise
-/// by end().
+/// they see fit; a file that cannot be written is a ReportWriteError (report_file.hpp) naming
+/// it, thrown by begin() when that is already clear and otherwise by end().
 class Reporter {
 public:
     virtual ~Reporter() = default;
@@ -29,8 +28,10 @@ public:
 /// `\uXXXX`. Each line is flushed; end() throws std::runtime_error if writing to `out` failed.
 std::unique_ptr<Reporter> make_console_reporter(std::FILE* out, bool colour);
 
-/// JUnit XML, written at end() to a temporary file beside `path` and renamed over it, so a
-/// crash leaves the old report or none: one testsuite per role with results (named `SUITE.ROLE`,
+/// JUnit XML, written at end() by write_report_file(): a regular file is replaced atomically (a
+/// crash leaves the old report or none), anything else (a FIFO, a device) is written through and
+/// never replaced; a directory or an unwritable folder is refused by the constructor
+/// (std::invalid_argument). One testsuite per role with results (named `SUITE.ROLE`,
 /// RunInfo::suite), one testcase per check whose `name` is the check id, `<failure>` for failed
 /// errors, `<skipped>` for skipped checks; failed warnings and baselined failures are passing
 /// testcases with a `<system-out>` note. The service output tail goes into each testsuite's
@@ -39,7 +40,8 @@ std::unique_ptr<Reporter> make_junit_reporter(std::string path);
 
 /// JSON, streamed as the run goes: `{"run": …, "checks": [ … ], "summary": …}` with one check
 /// object per line, flushed as it finishes (a crashed run leaves the checks done so far). The
-/// file is opened by begin(). Invalid UTF-8 becomes U+FFFD.
+/// file is opened by begin() and written through whatever `path` is; a directory or an unwritable
+/// folder is refused by the constructor (std::invalid_argument). Invalid UTF-8 becomes U+FFFD.
 std::unique_ptr<Reporter> make_json_reporter(std::string path);
 
 /// The file reporter a `--report` value names: `junit:PATH` or `json:PATH`. Throws

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -68,6 +69,37 @@ TEST_F(HostileServiceTest, PullTransformCheckAndReplayReadTheFinalResponse)
     auto replay = emu("replay against " + path("pull.jsonl") + " " + url);
     EXPECT_EQ(replay.exit_code, 0) << replay.out << replay.err;
     EXPECT_NE(replay.out.find("1 same"), std::string::npos) << replay.out;
+}
+
+TEST_F(HostileServiceTest, ReportsAreNeverRenamedOverWhatIsNotARegularFile)
+{
+    ScriptedServer server(interim_then_entities);
+    const auto url = server.base_url() + "/entities";
+    const auto check = "check " + url + " --role source --only source.status.ok ";
+
+    // A folder is refused before the run: a usage error, one line.
+    auto folder = emu(check + "--report junit:" + dir.string());
+    EXPECT_EQ(folder.exit_code, 2) << folder.err;
+    EXPECT_EQ(folder.err,
+              "sesam-emu: error: the JUnit report " + dir.string() + " is a directory\n");
+
+    // A device is written through (and stays a device); a full one is an I/O error, exit 4. (The
+    // JUnit report over a device is shown with a FIFO in reporter_test: a regression here must not
+    // replace a device of the machine.)
+    auto full = emu(check + "--report json:/dev/full");
+    EXPECT_EQ(full.exit_code, 4) << full.err;
+    EXPECT_EQ(full.err,
+              "sesam-emu: error: cannot write the JSON report /dev/full: No space left on "
+              "device\n");
+    EXPECT_TRUE(std::filesystem::is_character_file("/dev/full"));
+
+    // A symbolic link keeps pointing where it did; its target gets the report.
+    std::ofstream(path("real.xml")) << "old";
+    std::filesystem::create_symlink(path("real.xml"), path("link.xml"));
+    auto linked = emu(check + "--report junit:" + path("link.xml"));
+    EXPECT_EQ(linked.exit_code, 0) << linked.err;
+    EXPECT_TRUE(std::filesystem::is_symlink(path("link.xml")));
+    EXPECT_NE(slurp(path("real.xml")).find("<testsuites"), std::string::npos);
 }
 
 } // namespace

@@ -11,6 +11,8 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 namespace sesam::harness {
@@ -236,12 +238,13 @@ std::string render_file(std::unique_ptr<Reporter> (*make)(std::string), const st
     return text;
 }
 
-template <typename Body> void expect_error_naming(const std::string& path, Body body)
+template <typename Error = std::runtime_error, typename Body>
+void expect_error_naming(const std::string& path, Body body)
 {
     try {
         body();
-        FAIL() << "expected std::runtime_error";
-    } catch (const std::runtime_error& e) {
+        FAIL() << "expected an exception naming " << path;
+    } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
     }
 }
@@ -363,18 +366,51 @@ TEST(JunitReporter, ReplacesTheFileWholeAndLeavesNoTemporary)
     fs::remove_all(dir);
 }
 
-TEST(JunitReporter, UnwritablePathThrowsNamingIt)
+TEST(JunitReporter, UnwritablePathIsRefusedBeforeTheRun)
 {
+    // A bad --report is a usage error (exit 2): refused by the constructor, before a long run.
     const std::string path = "/proc/nope/x.xml";
-    expect_error_naming(path, [&] { FixedRun().play(*make_junit_reporter(path)); });
-
-    // The folder is writable but the path is a folder: only end() can find out.
+    expect_error_naming<std::invalid_argument>(path, [&] { make_junit_reporter(path); });
     const auto dir = temp_dir("junit-unwritable");
     const std::string folder = (dir / "taken").string();
     fs::create_directories(folder);
-    expect_error_naming(folder, [&] { FixedRun().play(*make_junit_reporter(folder)); });
-    EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1)
-        << "the temporary file is removed";
+    expect_error_naming<std::invalid_argument>(folder, [&] { make_junit_reporter(folder); });
+    fs::remove_all(dir);
+}
+
+TEST(JunitReporter, ASymbolicLinkIsKeptAndItsTargetReplaced)
+{
+    const auto dir = temp_dir("junit-link");
+    const auto target = dir / "real.xml";
+    const auto link = dir / "report.xml";
+    std::ofstream(target) << "old";
+    fs::create_symlink(target, link);
+    FixedRun().play(*make_junit_reporter(link.string()));
+    EXPECT_TRUE(fs::is_symlink(link));
+    std::ifstream in(target);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text.rfind("<?xml", 0), 0u) << text;
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 2)
+        << "no temporary file is left";
+    fs::remove_all(dir);
+}
+
+TEST(JunitReporter, AFifoIsWrittenThroughNotReplaced)
+{
+    // As root, a rename would have replaced a device node such as /dev/full; a FIFO shows the
+    // same without touching the machine's devices.
+    const auto dir = temp_dir("junit-fifo");
+    const auto fifo = dir / "report.xml";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    std::string received;
+    std::thread reader([&] {
+        std::ifstream in(fifo);
+        received.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    });
+    FixedRun().play(*make_junit_reporter(fifo.string()));
+    reader.join();
+    EXPECT_TRUE(fs::is_fifo(fifo));
+    EXPECT_EQ(received.rfind("<?xml", 0), 0u) << received;
     fs::remove_all(dir);
 }
 
@@ -441,11 +477,21 @@ TEST(JsonReporter, StreamsEachCheckAsItFinishes)
     fs::remove_all(path.parent_path());
 }
 
-TEST(JsonReporter, UnwritablePathThrowsNamingIt)
+TEST(JsonReporter, UnwritablePathIsRefusedBeforeTheRun)
 {
     const std::string path = "/proc/nope/x.json";
-    auto reporter = make_json_reporter(path);
-    expect_error_naming(path, [&] { reporter->begin(FixedRun().info); });
+    expect_error_naming<std::invalid_argument>(path, [&] { make_json_reporter(path); });
+    const auto dir = temp_dir("json-unwritable");
+    expect_error_naming<std::invalid_argument>(dir.string(),
+                                               [&] { make_json_reporter(dir.string()); });
+    fs::remove_all(dir);
+}
+
+TEST(JsonReporter, AFullDeviceIsAWriteErrorAndStaysADevice)
+{
+    auto reporter = make_json_reporter("/dev/full");
+    expect_error_naming("/dev/full", [&] { FixedRun().play(*reporter); });
+    EXPECT_TRUE(fs::is_character_file("/dev/full"));
 }
 
 /// Logs every event it receives, and can fail at end().
