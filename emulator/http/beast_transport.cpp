@@ -14,7 +14,10 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace sesam::emulator {
@@ -125,6 +128,23 @@ private:
 
     ResponseSink& sink_;
 };
+
+std::string_view trim(std::string_view s)
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+bool iequals(std::string_view a, std::string_view b)
+{
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
 
 } // namespace
 
@@ -310,6 +330,15 @@ struct BeastTransport::Impl {
                                     "reading the response failed: " + hec.message());
                 co_return error(TransportErrc::bad_response,
                                 "the response is not valid HTTP: " + hec.message());
+            }
+            // sesam-emu sends no Accept-Encoding: an encoded body would be taken for JSON text.
+            if (auto encoding = find_header(parser.head.headers, "Content-Encoding");
+                encoding && !iequals(trim(*encoding), "identity")) {
+                close();
+                co_return error(TransportErrc::bad_response,
+                                "the response has Content-Encoding: " + std::string(*encoding) +
+                                    ", which sesam-emu does not decode (it sends no "
+                                    "Accept-Encoding)");
             }
             sink.on_head(parser.head);
 

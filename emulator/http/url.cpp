@@ -9,24 +9,51 @@ namespace sesam::emulator {
 
 namespace urls = boost::urls;
 
+namespace {
+
+/// `url` for a one-line message: control characters shown as `\r`, `\n`, `\t` or `\xHH`.
+std::string shown(std::string_view url)
+{
+    std::string out;
+    for (const char c : url) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\r')
+            out += "\\r";
+        else if (c == '\n')
+            out += "\\n";
+        else if (c == '\t')
+            out += "\\t";
+        else if (u < 0x20 || u == 0x7f) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        } else
+            out += c;
+    }
+    return out;
+}
+
+} // namespace
+
 std::optional<UrlError> check_http_url(std::string_view url)
 {
     auto parsed = urls::parse_uri(url);
     if (!parsed)
-        return UrlError{"'" + std::string(url) + "' is not a valid absolute URL"};
+        return UrlError{"'" + shown(url) + "' is not a valid absolute URL"};
     if (parsed->scheme_id() == urls::scheme::https)
-        return UrlError{"'" + std::string(url) + "': https is not supported; use http://"};
+        return UrlError{"'" + shown(url) + "': https is not supported; use http://"};
     if (parsed->scheme_id() != urls::scheme::http)
-        return UrlError{"'" + std::string(url) + "' is not an http:// URL"};
+        return UrlError{"'" + shown(url) + "' is not an http:// URL"};
     if (parsed->encoded_host().empty())
-        return UrlError{"'" + std::string(url) + "' has no host"};
+        return UrlError{"'" + shown(url) + "' has no host"};
     if (parsed->has_userinfo())
         // Never echoed: it holds a password. Credentials go in a header.
         return UrlError{"a URL with user:password is not supported; use --header "
                         "'Authorization: …' instead"};
     if (parsed->has_port() && (parsed->port_number() == 0 || parsed->port().size() > 5 ||
                                std::stoul(std::string(parsed->port())) > 65535))
-        return UrlError{"'" + std::string(url) + "': port " + std::string(parsed->port()) +
+        return UrlError{"'" + shown(url) + "': port " + std::string(parsed->port()) +
                         " is not between 1 and 65535"};
     return std::nullopt;
 }
@@ -35,13 +62,13 @@ UrlResult join_url(std::string_view base, std::string_view relative)
 {
     auto base_url = urls::parse_uri(base);
     if (!base_url)
-        return UrlError{"base URL '" + std::string(base) + "' is not a valid absolute URL"};
+        return UrlError{"base URL '" + shown(base) + "' is not a valid absolute URL"};
     auto ref = urls::parse_uri_reference(relative);
     if (!ref)
-        return UrlError{"URL '" + std::string(relative) + "' is not a valid URL reference"};
+        return UrlError{"URL '" + shown(relative) + "' is not a valid URL reference"};
     urls::url joined;
     if (auto r = urls::resolve(*base_url, *ref, joined); !r)
-        return UrlError{"cannot join '" + std::string(relative) + "' to '" + std::string(base) +
+        return UrlError{"cannot join '" + shown(relative) + "' to '" + shown(base) +
                         "': " + r.error().message()};
     return std::string(joined.buffer());
 }
@@ -62,7 +89,7 @@ UrlResult add_query_params(std::string_view url,
 {
     auto parsed = urls::parse_uri(url);
     if (!parsed)
-        return UrlError{"'" + std::string(url) + "' is not a valid absolute URL"};
+        return UrlError{"'" + shown(url) + "' is not a valid absolute URL"};
     urls::url out(*parsed);
     urls::encoding_opts form;
     form.space_as_plus = true;

@@ -206,6 +206,7 @@ PullReport PullClient::run(const std::string& pipe,
     summary.full_run = !since.has_value();
 
     std::size_t without_updated = 0;
+    std::size_t without_id = 0;
     SinceValue updated;
     bool checkpoint_due = false;
     auto save = [&](const SinceValue& offset) -> bool {
@@ -235,6 +236,8 @@ PullReport PullClient::run(const std::string& pipe,
                    std::to_string(e.offset) + "): _id must be a string, got " + e.id;
         on_entity(e);
         ++summary.entities;
+        if (e.id_kind == JsonKind::missing)
+            ++without_id;
         if (e.deleted)
             ++summary.deleted;
         if (e.updated_kind == JsonKind::missing || e.updated_kind == JsonKind::null) {
@@ -354,6 +357,10 @@ PullReport PullClient::run(const std::string& pipe,
              "the source returned no entities and if_source_empty is \"fail\"");
         return finish();
     }
+    // spec §2.1: allowed at the source stage (a DTL may add it), but a sink or dataset needs one
+    if (without_id > 0)
+        summary.warnings.push_back(std::to_string(without_id) +
+                                   " entities had no _id; a pipe must add one before a sink");
     if (without_updated > 0 && tracker.strategy() != SinceStrategy::none)
         summary.warnings.push_back(std::to_string(without_updated) +
                                    " entities had no _updated, so they cannot move the offset");

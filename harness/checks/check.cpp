@@ -49,6 +49,74 @@ bool has_transit_value(const nlohmann::json& value)
     return false;
 }
 
+/// Validates UTF-8 as bytes arrive, across chunk boundaries (RFC 3629: no overlong forms, no
+/// surrogates, nothing above U+10FFFF). RFC 8259 §8.1: JSON text exchanged between systems is
+/// UTF-8.
+class Utf8Check {
+public:
+    /// False at the first byte that cannot start or continue a character; bad_offset() names
+    /// the first byte of that character.
+    bool feed(std::string_view bytes)
+    {
+        for (const char ch : bytes) {
+            const auto c = static_cast<unsigned char>(ch);
+            if (need_ == 0) {
+                start_ = offset_;
+                if (c >= 0x80 && !begin(c))
+                    return false;
+            } else if (c < lo_ || c > hi_) {
+                return false;
+            } else {
+                lo_ = 0x80;
+                hi_ = 0xBF;
+                --need_;
+            }
+            ++offset_;
+        }
+        return true;
+    }
+    /// False when the bytes end inside a character.
+    bool finish() const noexcept { return need_ == 0; }
+    std::uint64_t bad_offset() const noexcept { return start_; }
+
+private:
+    bool begin(unsigned char c)
+    {
+        lo_ = 0x80;
+        hi_ = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF)
+            need_ = 1;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            need_ = 2;
+            if (c == 0xE0)
+                lo_ = 0xA0; // no overlong forms
+            if (c == 0xED)
+                hi_ = 0x9F; // no surrogates
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need_ = 3;
+            if (c == 0xF0)
+                lo_ = 0x90;
+            if (c == 0xF4)
+                hi_ = 0x8F; // nothing above U+10FFFF
+        } else {
+            return false;
+        }
+        return true;
+    }
+
+    std::uint64_t offset_ = 0;
+    std::uint64_t start_ = 0;
+    int need_ = 0;
+    unsigned char lo_ = 0x80;
+    unsigned char hi_ = 0xBF;
+};
+
+std::string utf8_error(std::uint64_t offset)
+{
+    return "invalid UTF-8 at byte " + std::to_string(offset) +
+           " (RFC 8259: JSON text is UTF-8)";
+}
+
 /// Records a source response: the strict verdict on the body and a summary of each entity.
 class RecordingSink final : public em::ResponseSink {
 public:
@@ -63,6 +131,10 @@ public:
             out_.body_start.append(bytes.substr(0, em::kErrorBodyShown - out_.body_start.size()));
         if (out_.status < 200 || out_.status > 299)
             return true;
+        if (!utf8_.feed(bytes)) {
+            out_.body_error = utf8_error(utf8_.bad_offset());
+            return false;
+        }
         if (auto error = parser_.feed(bytes)) {
             out_.body_error = error->message + " (byte " + std::to_string(error->offset) + ")";
             return false;
@@ -73,7 +145,9 @@ public:
     {
         if (out_.status < 200 || out_.status > 299 || out_.body_error)
             return;
-        if (auto error = parser_.finish())
+        if (!utf8_.finish())
+            out_.body_error = utf8_error(utf8_.bad_offset());
+        else if (auto error = parser_.finish())
             out_.body_error = error->message + " (byte " + std::to_string(error->offset) + ")";
         else if (parser_.single_object()) // spec §1: tolerated by pull, not by the protocol
             out_.body_error = "the body is a single JSON object, not an array of entities";
@@ -112,6 +186,7 @@ private:
 
     ServiceResponse& out_;
     em::EntityStreamParser parser_;
+    Utf8Check utf8_;
 };
 
 } // namespace

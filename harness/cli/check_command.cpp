@@ -182,12 +182,12 @@ Command add_check_command(CLI::App& app)
                     "continuation judged by position in the full pull")
         ->default_str("true");
     cmd->add_option("--page-size", args->page_size, "source: check paging with limit=N")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(std::size_t{1}, kMaxCount));
     cmd->add_option(
            "--batch-size", args->service.batch_size, "sink, transform: entities per request")
         ->default_str("100")
-        ->check(CLI::PositiveNumber);
-    add_http_options(*cmd, args->http);
+        ->check(CLI::Range(std::size_t{1}, kMaxCount));
+    add_http_options(*cmd, args->http, kTestReadTimeout);
     cmd->add_option(
            "--report", args->reports, "Also write a report: junit:PATH or json:PATH (repeatable)")
         ->allow_extra_args(false);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <stdexcept>
 
@@ -14,6 +15,10 @@ class UsageError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+/// The largest count a flag takes (--batch-size, --page-size, --checkpoint-interval): larger
+/// values, and values past what the type holds, are refused, not clamped.
+inline constexpr std::size_t kMaxCount = 1'000'000'000;
 
 /// A subcommand: registered on the app, run if it was the one given. `run` returns the exit
 /// code (ExitCode) and may throw UsageError.

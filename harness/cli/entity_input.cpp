@@ -10,6 +10,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include <sys/stat.h>
+
 namespace sesam::harness {
 
 namespace em = sesam::emulator;
@@ -31,6 +33,12 @@ std::unique_ptr<std::FILE, FileCloser> open_input(const std::string& path)
     std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
     if (!f)
         throw UsageError("cannot read input " + path + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(::fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (f != stdin)
+            std::fclose(f);
+        throw UsageError("cannot read input " + path + ": it is a directory");
+    }
     return std::unique_ptr<std::FILE, FileCloser>(f);
 }
 

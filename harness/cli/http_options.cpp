@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -22,6 +24,24 @@ std::chrono::milliseconds to_ms(double seconds, const char* flag)
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
 }
 
+/// Headers that frame the request or the connection: a --header with one of them would stall or
+/// corrupt the exchange.
+bool is_framing_header(std::string_view name)
+{
+    static constexpr std::string_view kFraming[] = {"content-length",
+                                                    "transfer-encoding",
+                                                    "host",
+                                                    "connection",
+                                                    "keep-alive",
+                                                    "upgrade",
+                                                    "te",
+                                                    "trailer"};
+    std::string lower(name);
+    for (auto& c : lower)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return std::find(std::begin(kFraming), std::end(kFraming), lower) != std::end(kFraming);
+}
+
 } // namespace
 
 em::HttpHeaders HttpArgs::parsed_headers() const
@@ -34,6 +54,9 @@ em::HttpHeaders HttpArgs::parsed_headers() const
             const auto name = line.substr(0, line.find_first_of(" :"));
             throw UsageError("--header '" + name + " …' is not of the form 'Name: value'");
         }
+        if (is_framing_header(header->name))
+            throw UsageError("--header " + header->name +
+                             ": sesam-emu sets this header itself (it frames the request)");
         out.push_back(std::move(*header));
     }
     return out;
@@ -99,15 +122,16 @@ int finish_recording(const RecordingTransport* recorder, std::string_view comman
     return exit_code == exit_ok ? exit_internal : exit_code;
 }
 
-void add_http_options(CLI::App& cmd, HttpArgs& args)
+void add_http_options(CLI::App& cmd, HttpArgs& args, double read_timeout)
 {
+    args.read_timeout = read_timeout;
     cmd.add_option("--header", args.headers, "Extra request header 'Name: value' (repeatable)")
         ->allow_extra_args(false);
     cmd.add_option("--connect-timeout", args.connect_timeout, "Seconds to connect")
         ->default_str("60");
     cmd.add_option(
            "--read-timeout", args.read_timeout, "Seconds to wait for the next byte of a response")
-        ->default_str("1800");
+        ->default_str(fmt::format("{}", read_timeout));
     cmd.add_option("--record",
                    args.record,
                    "Write every HTTP exchange of the run to this fixture file (JSON lines)");

@@ -20,7 +20,7 @@ namespace sesam::harness {
 struct HttpArgs {
     std::vector<std::string> headers;
     double connect_timeout = 60;
-    double read_timeout = 1800;
+    double read_timeout = 1800; ///< set by add_http_options
     std::string record;                      ///< --record: the fixture file ("" = no recording)
     std::vector<std::string> redact_headers; ///< --redact-header NAME
     std::vector<std::string> secrets;        ///< --secret NAME=VALUE
@@ -46,9 +46,16 @@ emulator::Transport& client_transport(const std::unique_ptr<RecordingTransport>&
 /// successful `exit_code` into exit_internal then; otherwise returns `exit_code`.
 int finish_recording(const RecordingTransport* recorder, std::string_view command, int exit_code);
 
-/// Adds --header, --connect-timeout, --read-timeout, --record, --redact-header, --secret and
-/// --secret-env to `cmd`.
-void add_http_options(CLI::App& cmd, HttpArgs& args);
+/// Sesam's read timeout (spec §1): what pull, push and transform wait by default.
+inline constexpr double kSesamReadTimeout = 1800;
+/// check and replay against wait less: a silent service under test should fail a CI job in a
+/// minute, not in half an hour.
+inline constexpr double kTestReadTimeout = 60;
+
+/// Adds --header, --connect-timeout, --read-timeout (default `read_timeout` seconds), --record,
+/// --redact-header, --secret and --secret-env to `cmd`. `--header` refuses the headers that frame
+/// a request (Content-Length, Transfer-Encoding, Host, Connection, …).
+void add_http_options(CLI::App& cmd, HttpArgs& args, double read_timeout = kSesamReadTimeout);
 
 /// `2175 B`, `12.3 KiB`, `4.1 MiB`: sizes in summary lines.
 std::string format_bytes(std::uint64_t bytes);

@@ -70,6 +70,8 @@ int run_pull(const PullArgs& args)
     const auto transport_options = args.http.transport_options();
 
     const auto pipe = args.pipe.empty() ? args.url : args.pipe;
+    if (args.state.empty()) // SQLite would use a temporary database and keep nothing
+        throw UsageError("--state: the path is empty");
     std::optional<em::StateStore> store;
     try {
         store.emplace(em::StateStore::open(args.state));
@@ -145,7 +147,7 @@ Command add_pull_command(CLI::App& app)
                     args->page_size,
                     "Page with limit=N, continuing from the last entity's _updated until an "
                     "empty page (needs --supports-since --is-chronological)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(std::size_t{1}, kMaxCount));
     cmd->add_option("--initial-since-value",
                     args->initial_since_value,
                     "since for a run without a stored offset");
@@ -172,7 +174,7 @@ Command add_pull_command(CLI::App& app)
                     args->checkpoint_interval,
                     "Chronological strategy: store the offset every N entities")
         ->default_str("10000")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(std::size_t{1}, kMaxCount));
     return {cmd, [args] { return run_pull(*args); }};
 }
 

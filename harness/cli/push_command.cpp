@@ -86,6 +86,8 @@ int run_push(const PushArgs& args)
     const auto transport_options = args.http.transport_options();
     const auto pipe = args.pipe.empty() ? "push " + options.dataset + " -> " + args.url : args.pipe;
 
+    if (args.state.empty()) // SQLite would use a temporary database and keep nothing
+        throw UsageError("--state: the path is empty");
     std::optional<em::StateStore> state;
     std::optional<em::DatasetStore> datasets;
     try {
@@ -154,7 +156,7 @@ Command add_push_command(CLI::App& app)
     cmd->add_option("--dataset", args->dataset, "The local dataset (default: the URL)");
     cmd->add_option("--batch-size", args->settings.batch_size, "Entities per request")
         ->default_str("100")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(std::size_t{1}, kMaxCount));
     cmd->add_flag("--full", args->full, "A full sync, even with a stored offset");
     cmd->add_flag("--reset", args->reset, "Forget the stored offset first (a full sync)");
     cmd->add_flag("--no-deletion-tracking",

@@ -340,7 +340,7 @@ Command add_replay_command(CLI::App& app)
                      "counted)")
         ->default_str("20")
         ->check(CLI::NonNegativeNumber);
-    add_http_options(*against, against_args->http);
+    add_http_options(*against, against_args->http, kTestReadTimeout);
     add_service_options(*against, against_args->service_under_test);
 
     return {replay, [args, serve, against_args, against] {

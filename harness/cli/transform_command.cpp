@@ -98,7 +98,7 @@ Command add_transform_command(CLI::App& app)
         ->default_str("json");
     cmd->add_option("--batch-size", args->batch_size, "Entities per request")
         ->default_str("100")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(std::size_t{1}, kMaxCount));
     add_http_options(*cmd, args->http);
     return {cmd, [args] { return run_transform(*args); }};
 }

@@ -6,14 +6,25 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace sesam::testing {
 namespace {
 
 using HostileServiceTest = CliFixture;
+
+std::string shell_quote(const std::string& s)
+{
+    std::string out = "'";
+    for (char c : s)
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
 
 /// What a service may legally send before its final answer (RFC 9110 §15.2).
 constexpr const char* kInterim = "HTTP/1.1 100 Continue\r\n\r\n"
@@ -100,6 +111,115 @@ TEST_F(HostileServiceTest, ReportsAreNeverRenamedOverWhatIsNotARegularFile)
     EXPECT_EQ(linked.exit_code, 0) << linked.err;
     EXPECT_TRUE(std::filesystem::is_symlink(path("link.xml")));
     EXPECT_NE(slurp(path("real.xml")).find("<testsuites"), std::string::npos);
+}
+
+TEST_F(HostileServiceTest, AnEncodedAnswerIsRefusedNamingTheEncoding)
+{
+    // sesam-emu sends no Accept-Encoding; gzip bytes must not be taken for JSON text.
+    ScriptedServer server([](const RawRequest&, RawConnection& c) {
+        c.write(
+            ScriptedServer::response(200, "\x1f\x8b\x08\x00garbage", "Content-Encoding: gzip\r\n"));
+    });
+    auto r = emu("pull " + server.base_url() + "/entities -o /dev/null --state " + path("s.db"));
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("the response has Content-Encoding: gzip, which sesam-emu does not "
+                         "decode (it sends no Accept-Encoding)"),
+              std::string::npos)
+        << r.err;
+}
+
+TEST_F(HostileServiceTest, InvalidUtf8FailsTheJsonArrayCheckNamingTheByte)
+{
+    ScriptedServer server([](const RawRequest&, RawConnection& c) {
+        c.write(ScriptedServer::response(200, "[{\"_id\":\"a\",\"n\":\"\xff\"}]"));
+    });
+    auto r = emu("check " + server.base_url() +
+                 "/entities --role source --report json:" + path("r.json"));
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    const auto report = nlohmann::json::parse(slurp(path("r.json")));
+    bool found = false;
+    for (const auto& c : report["checks"])
+        if (c["id"] == "source.body.json-array") {
+            found = true;
+            EXPECT_EQ(c["verdict"], "failed");
+            EXPECT_EQ(c["evidence"][0]["actual"],
+                      "invalid UTF-8 at byte 17 (RFC 8259: JSON text is UTF-8)");
+        }
+    EXPECT_TRUE(found);
+}
+
+TEST_F(HostileServiceTest, CheckWaitsAMinuteNotHalfAnHourAndNamesTheRequest)
+{
+    auto help = emu("check --help");
+    EXPECT_NE(help.out.find("--read-timeout FLOAT=60 "), std::string::npos) << help.out;
+    auto replay_help = emu("replay against --help");
+    EXPECT_NE(replay_help.out.find("--read-timeout FLOAT=60 "), std::string::npos)
+        << replay_help.out;
+    auto pull_help = emu("pull --help");
+    EXPECT_NE(pull_help.out.find("--read-timeout FLOAT=1800 "), std::string::npos);
+
+    ScriptedServer server([](const RawRequest&, RawConnection&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(600)); // silent
+    });
+    auto r = emu("check " + server.base_url() +
+                 "/entities --role source --only "
+                 "source.status.ok --read-timeout 0.2");
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("request:  GET " + server.base_url() + "/entities"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("no response within the read timeout of 200 ms"), std::string::npos)
+        << r.out;
+}
+
+TEST_F(HostileServiceTest, PullWarnsAboutEntitiesWithoutId)
+{
+    ScriptedServer server([](const RawRequest&, RawConnection& c) {
+        c.write(ScriptedServer::response(200, R"([{"_id":"a"},{"v":1},{"v":2}])"));
+    });
+    auto r = emu("pull " + server.base_url() + "/e -o /dev/null --state " + path("s.db"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("sesam-emu pull: warning: 2 entities had no _id; a pipe must add one "
+                         "before a sink\n"),
+              std::string::npos)
+        << r.err;
+}
+
+TEST_F(HostileServiceTest, BadFlagsAndInputsAreOneLineUsageErrors)
+{
+    struct Case {
+        std::string args;
+        std::string error; ///< the whole first line of stderr
+    };
+    std::filesystem::create_directories(path("folder"));
+    const std::vector<Case> cases{
+        {"pull http://127.0.0.1:9/e --state ''", "sesam-emu: error: --state: the path is empty"},
+        {"push http://127.0.0.1:9/e --state ''", "sesam-emu: error: --state: the path is empty"},
+        {"push http://127.0.0.1:9/e --batch-size 0",
+         "sesam-emu: error: --batch-size: Value 0 not in range 1 to 1000000000"},
+        {"transform http://127.0.0.1:9/e --batch-size 18446744073709551616",
+         "sesam-emu: error: --batch-size: Value 18446744073709551616 not in range 1 to "
+         "1000000000"},
+        {"pull $'http://127.0.0.1:9/e\\r\\nX: y'",
+         "sesam-emu: error: 'http://127.0.0.1:9/e\\r\\nX: y' is not a valid absolute URL"},
+        {"push http://127.0.0.1:9/e --input " + path("folder") + " --state " + path("s.db"),
+         "sesam-emu: error: cannot read input " + path("folder") + ": it is a directory"},
+        {"transform http://127.0.0.1:9/e --input " + path("folder"),
+         "sesam-emu: error: cannot read input " + path("folder") + ": it is a directory"},
+        {"pull http://127.0.0.1:9/e --header 'Transfer-Encoding: chunked'",
+         "sesam-emu: error: --header Transfer-Encoding: sesam-emu sets this header itself (it "
+         "frames the request)"},
+        {"check http://127.0.0.1:9/e --role sink --header 'Content-Length: 3'",
+         "sesam-emu: error: --header Content-Length: sesam-emu sets this header itself (it "
+         "frames the request)"},
+        {"push http://127.0.0.1:9/e --header 'host: other'",
+         "sesam-emu: error: --header host: sesam-emu sets this header itself (it frames the "
+         "request)"},
+    };
+    for (const auto& c : cases) {
+        auto r = run_command("bash -c " + shell_quote(kBinary + " " + c.args));
+        EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
+        EXPECT_EQ(r.err.substr(0, r.err.find('\n')), c.error) << c.args;
+    }
 }
 
 } // namespace
