@@ -113,8 +113,7 @@ private:
 
 std::string utf8_error(std::uint64_t offset)
 {
-    return "invalid UTF-8 at byte " + std::to_string(offset) +
-           " (RFC 8259: JSON text is UTF-8)";
+    return "invalid UTF-8 at byte " + std::to_string(offset) + " (RFC 8259: JSON text is UTF-8)";
 }
 
 /// Records a source response: the strict verdict on the body and a summary of each entity.

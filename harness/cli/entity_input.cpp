@@ -9,7 +9,6 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
-
 #include <sys/stat.h>
 
 namespace sesam::harness {

@@ -20,7 +20,7 @@ namespace sesam::harness {
 struct HttpArgs {
     std::vector<std::string> headers;
     double connect_timeout = 60;
-    double read_timeout = 1800; ///< set by add_http_options
+    double read_timeout = 1800;              ///< set by add_http_options
     std::string record;                      ///< --record: the fixture file ("" = no recording)
     std::vector<std::string> redact_headers; ///< --redact-header NAME
     std::vector<std::string> secrets;        ///< --secret NAME=VALUE
