@@ -2,6 +2,7 @@
 
 #include "emulator/entity/entity.hpp"
 #include "emulator/http/url.hpp"
+#include "harness/fixture/redactor.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -13,17 +14,6 @@ namespace sesam::harness {
 namespace em = sesam::emulator;
 
 namespace {
-
-bool is_secret_header(std::string_view name)
-{
-    std::string lower(name);
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
-        return static_cast<char>(std::tolower(c));
-    });
-    return lower == "authorization" || lower == "proxy-authorization" || lower == "cookie" ||
-           lower.find("token") != std::string::npos || lower.find("secret") != std::string::npos ||
-           lower.find("key") != std::string::npos || lower.find("password") != std::string::npos;
-}
 
 std::string shell_quote(std::string_view s)
 {
@@ -201,7 +191,8 @@ std::string curl_command(const em::HttpRequest& request)
     if (request.method != "GET")
         out += " -X " + request.method;
     for (const auto& h : request.headers)
-        out += " -H " + shell_quote(h.name + ": " + (is_secret_header(h.name) ? "***" : h.value));
+        out += " -H " +
+               shell_quote(h.name + ": " + (looks_like_secret_header(h.name) ? "***" : h.value));
     if (!request.body.empty())
         out += " --data-binary " + shell_quote(request.body);
     return out + " " + shell_quote(request.url);

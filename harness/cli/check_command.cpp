@@ -116,7 +116,8 @@ int run_check(CheckArgs& args)
         return exit_nothing_selected;
     }
     const auto spec = args.service_under_test.spec(args.url);
-    auto reporter = make_reporters(args.reports);
+    // One masking rule for everything the run prints or writes (spec: no secret in any output).
+    auto reporter = make_redacting_reporter(make_reporters(args.reports), args.http.redactor());
 
     boost::asio::io_context ioc;
     em::BeastTransport transport(ioc, transport_options);
@@ -132,7 +133,9 @@ int run_check(CheckArgs& args)
             return signals.flag() ? exit_interrupted : exit_service_failed;
         }
     } else if (!reachable(args.url)) {
-        fmt::print(stderr, "sesam-emu check: error: cannot connect to {}\n", args.url);
+        fmt::print(stderr,
+                   "sesam-emu check: error: cannot connect to {}\n",
+                   args.http.redactor().redact(args.url));
         return exit_service_failed;
     }
 

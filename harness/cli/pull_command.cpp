@@ -69,7 +69,9 @@ int run_pull(const PullArgs& args)
         throw UsageError(*problem);
     const auto transport_options = args.http.transport_options();
 
-    const auto pipe = args.pipe.empty() ? args.url : args.pipe;
+    // Every line printed, and the pipe name kept in the store, go through one masking rule.
+    const auto redactor = args.http.redactor();
+    const auto pipe = args.pipe.empty() ? redactor.redact(args.url) : args.pipe;
     if (args.state.empty()) // SQLite would use a temporary database and keep nothing
         throw UsageError("--state: the path is empty");
     std::optional<em::StateStore> store;
@@ -99,7 +101,7 @@ int run_pull(const PullArgs& args)
             em::PullFailure{em::PullFailure::Kind::output, "cannot write the output: " + *problem};
 
     for (const auto& warning : report.summary.warnings)
-        fmt::print(stderr, "sesam-emu pull: warning: {}\n", warning);
+        fmt::print(stderr, "sesam-emu pull: warning: {}\n", redactor.redact(warning));
     const auto& s = report.summary;
     fmt::print(stderr,
                "pull: {} entities ({} deleted), {} requests, {}, offset {} -> {}, {:.2f} s "
@@ -115,7 +117,7 @@ int run_pull(const PullArgs& args)
                em::to_string(s.strategy));
     if (report.ok())
         return finish_recording(recorder.get(), "pull", exit_ok);
-    fmt::print(stderr, "sesam-emu pull: error: {}\n", report.failure->message);
+    fmt::print(stderr, "sesam-emu pull: error: {}\n", redactor.redact(report.failure->message));
     if (guard.interrupted() || report.failure->kind == em::PullFailure::Kind::interrupted)
         return exit_interrupted;
     if (report.failure->kind == em::PullFailure::Kind::store ||

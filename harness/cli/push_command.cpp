@@ -82,9 +82,14 @@ int run_push(const PushArgs& args)
     options.headers = args.http.parsed_headers();
     options.settings = args.settings;
     options.full = args.full;
-    options.dataset = args.dataset.empty() ? em::strip_query(args.url) : args.dataset;
+    // Every line printed, and the names kept in the store, go through one masking rule.
+    const auto redactor = args.http.redactor();
+    options.dataset =
+        args.dataset.empty() ? redactor.redact(em::strip_query(args.url)) : args.dataset;
     const auto transport_options = args.http.transport_options();
-    const auto pipe = args.pipe.empty() ? "push " + options.dataset + " -> " + args.url : args.pipe;
+    const auto pipe = args.pipe.empty()
+                          ? "push " + options.dataset + " -> " + redactor.redact(args.url)
+                          : args.pipe;
 
     if (args.state.empty()) // SQLite would use a temporary database and keep nothing
         throw UsageError("--state: the path is empty");
@@ -125,7 +130,7 @@ int run_push(const PushArgs& args)
                s.sequence_id);
     if (report.ok())
         return finish_recording(recorder.get(), "push", exit_ok);
-    fmt::print(stderr, "sesam-emu push: error: {}\n", report.failure->message);
+    fmt::print(stderr, "sesam-emu push: error: {}\n", redactor.redact(report.failure->message));
     switch (report.failure->kind) {
     case em::PushFailure::Kind::interrupted:
         return exit_interrupted;

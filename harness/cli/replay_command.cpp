@@ -115,31 +115,34 @@ std::string describe(const BodyDifference& d)
     return where;
 }
 
-void print_outcome(const ExchangeOutcome& o, std::size_t max_diffs)
+/// Prints an outcome's lines, every one through `redactor`: a difference shows decoded JSON, in
+/// which a secret the service echoed in another escape is plain.
+void print_outcome(const ExchangeOutcome& o, std::size_t max_diffs, const Redactor& redactor)
 {
     using Result = ExchangeOutcome::Result;
+    auto line = [&](const std::string& text) { fmt::print("{}\n", redactor.redact(text)); };
     switch (o.result) {
     case Result::same:
-        fmt::print("SAME  {}{}\n", o.id, o.message.empty() ? "" : ": " + o.message);
+        line("SAME  " + o.id + (o.message.empty() ? "" : ": " + o.message));
         return;
     case Result::skipped:
-        fmt::print("SKIP  {}: {}\n", o.id, o.message);
+        line("SKIP  " + o.id + ": " + o.message);
         return;
     case Result::differs:
-        fmt::print("DIFF  {}: {}\n", o.id, o.message);
+        line("DIFF  " + o.id + ": " + o.message);
         break;
     case Result::service_failed:
-        fmt::print("FAIL  {}: {}\n", o.id, o.message);
+        line("FAIL  " + o.id + ": " + o.message);
         break;
     }
-    fmt::print("        request: {}\n", o.request);
+    line("        request: " + o.request);
     if (!o.body)
         return;
     const auto& diffs = o.body->differences;
     for (std::size_t i = 0; i < diffs.size() && i < max_diffs; ++i)
-        fmt::print("        {}\n", describe(diffs[i]));
+        line("        " + describe(diffs[i]));
     if (diffs.size() > max_diffs)
-        fmt::print("        … and {} more (--max-diffs)\n", diffs.size() - max_diffs);
+        line(fmt::format("        … and {} more (--max-diffs)", diffs.size() - max_diffs));
 }
 
 int run_replay_against(const ReplayAgainstArgs& args)
@@ -180,7 +183,8 @@ int run_replay_against(const ReplayAgainstArgs& args)
             throw UsageError(e.what());
         }
     }
-    auto reporter = make_multi_reporter(std::move(files));
+    auto reporter =
+        make_redacting_reporter(make_multi_reporter(std::move(files)), options.redactor);
     const auto transport_options = args.http.transport_options();
     const auto spec = args.service_under_test.spec(args.url);
 
@@ -226,7 +230,7 @@ int run_replay_against(const ReplayAgainstArgs& args)
         if (signals.flag())
             break;
         const auto& o = outcomes.emplace_back(std::move(outcome));
-        print_outcome(o, args.max_diffs);
+        print_outcome(o, args.max_diffs, options.redactor);
         std::fflush(stdout);
         const auto result = to_check_result(o, args.max_diffs);
         reporter->check_started(result.info);

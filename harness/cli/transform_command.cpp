@@ -38,6 +38,7 @@ int run_transform(const TransformArgs& args)
     options.headers = args.http.parsed_headers();
     options.batch_size = args.batch_size;
     const auto transport_options = args.http.transport_options();
+    const auto redactor = args.http.redactor(); // for every line printed
 
     EntityOutput output(args.output,
                         args.format == "jsonl" ? OutputFormat::jsonl : OutputFormat::json);
@@ -55,7 +56,7 @@ int run_transform(const TransformArgs& args)
     const auto output_problem = output.close();
 
     for (const auto& warning : report.summary.warnings)
-        fmt::print(stderr, "sesam-emu transform: warning: {}\n", warning);
+        fmt::print(stderr, "sesam-emu transform: warning: {}\n", redactor.redact(warning));
     const auto& s = report.summary;
     fmt::print(stderr,
                "transform: {} entities in, {} out, {} batches, {} sent, {} received, {:.2f} s\n",
@@ -72,7 +73,8 @@ int run_transform(const TransformArgs& args)
     }
     if (report.ok())
         return finish_recording(recorder.get(), "transform", exit_ok);
-    fmt::print(stderr, "sesam-emu transform: error: {}\n", report.failure->message);
+    fmt::print(
+        stderr, "sesam-emu transform: error: {}\n", redactor.redact(report.failure->message));
     return report.failure->interrupted || guard.interrupted() ? exit_interrupted
                                                               : exit_service_failed;
 }

@@ -48,6 +48,13 @@ std::unique_ptr<Reporter> make_json_reporter(std::string path);
 /// std::invalid_argument for any other form, and what the reporter's constructor throws.
 std::unique_ptr<Reporter> make_file_reporter(const std::string& spec);
 
+class Redactor;
+
+/// Forwards every event to `inner` with every secret of `redactor` masked (`***`) in the service
+/// URL, messages, evidence (request, curl, expected, actual, …) and the service's output tail.
+std::unique_ptr<Reporter> make_redacting_reporter(std::unique_ptr<Reporter> inner,
+                                                  Redactor redactor);
+
 /// Sends every event to each of `reporters`, in order. Every reporter's end() runs even when an
 /// earlier one throws; the first exception is rethrown afterwards.
 std::unique_ptr<Reporter> make_multi_reporter(std::vector<std::unique_ptr<Reporter>> reporters);

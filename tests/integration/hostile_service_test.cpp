@@ -222,5 +222,79 @@ TEST_F(HostileServiceTest, BadFlagsAndInputsAreOneLineUsageErrors)
     }
 }
 
+TEST_F(HostileServiceTest, NoSecretLeavesThroughAnyDoorInAnyEncoding)
+{
+    // A service that echoes what it was given, in every encoding a JSON or HTTP library may use,
+    // in its reason phrase and its body, and fails (so that errors and evidence show it).
+    const std::string secret = "Sx/9q-Zk";
+    ScriptedServer server([](const RawRequest& r, RawConnection& c) {
+        auto header = [&](const std::string& name) {
+            const auto at = r.head.find("\r\n" + name + ": ");
+            return at == std::string::npos
+                       ? std::string()
+                       : r.head.substr(at + name.size() + 4,
+                                       r.head.find("\r\n", at + 2) - (at + name.size() + 4));
+        };
+        const std::string body = R"({"raw":"Sx/9q-Zk","slash":"Sx\/9q-Zk","u":"\u0053x/9q-Zk",)"
+                                 R"("pct":"Sx%2f9q-Zk","target":")" +
+                                 r.target + R"(","auth":")" + header("Authorization") +
+                                 R"(","key":")" + header("X-Api-Key") + R"("})";
+        c.write("HTTP/1.1 500 Sx/9q-Zk\r\nContent-Type: application/json\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body);
+    });
+    const auto url = server.base_url() + "/e?token=Sx%2F9q-Zk";
+    const std::string secrets = " --secret token=" + secret +
+                                " --header 'Authorization: Bearer B34rer-T0k'"
+                                " --header 'X-Api-Key: K3y-V4l' ";
+    const std::vector<std::string> forbidden{
+        secret, "Sx\\/9q", "\\u0053x", "Sx%2f9q", "Sx%2F9q", "B34rer-T0k", "K3y-V4l"};
+    auto expect_clean = [&](const std::string& door, const std::string& text) {
+        EXPECT_FALSE(text.empty()) << door;
+        for (const auto& f : forbidden)
+            EXPECT_EQ(text.find(f), std::string::npos) << door << " holds " << f << ":\n" << text;
+    };
+    std::ofstream(path("in.json")) << R"([{"_id":"a"}])";
+
+    auto pull = emu("pull '" + url + "'" + secrets + "--state " + path("pull.db") + " --record " +
+                    path("pull.jsonl") + " -o /dev/null");
+    EXPECT_EQ(pull.exit_code, 3) << pull.err;
+    expect_clean("pull stderr", pull.err);
+    expect_clean("pull fixture", slurp(path("pull.jsonl")));
+    expect_clean("pull state", slurp(path("pull.db")));
+
+    auto push =
+        emu("push '" + url + "'" + secrets + "--input " + path("in.json") +
+            " --batch-retries 0 --state " + path("push.db") + " --record " + path("push.jsonl"));
+    EXPECT_EQ(push.exit_code, 3) << push.err;
+    expect_clean("push stderr", push.err);
+    expect_clean("push fixture", slurp(path("push.jsonl")));
+    expect_clean("push state", slurp(path("push.db")));
+
+    auto transform = emu("transform '" + url + "'" + secrets + "--input " + path("in.json") +
+                         " -o /dev/null --record " + path("transform.jsonl"));
+    EXPECT_EQ(transform.exit_code, 3) << transform.err;
+    expect_clean("transform stderr", transform.err);
+    expect_clean("transform fixture", slurp(path("transform.jsonl")));
+
+    auto check =
+        emu("check '" + url + "' --role source" + secrets + "--report junit:" + path("check.xml") +
+            " --report json:" + path("check.json"));
+    EXPECT_EQ(check.exit_code, 1) << check.err;
+    expect_clean("check stdout", check.out + check.err);
+    expect_clean("check JUnit", slurp(path("check.xml")));
+    expect_clean("check JSON", slurp(path("check.json")));
+
+    auto sink =
+        emu("check '" + url + "' --role sink" + secrets + "--report json:" + path("sink.json"));
+    expect_clean("check sink stdout", sink.out + sink.err);
+    expect_clean("check sink JSON", slurp(path("sink.json")));
+
+    // The recorded 500 is replayed against the same echo: its reason and body are echoed again.
+    auto replay = emu("replay against " + path("pull.jsonl") + " '" + url + "'" + secrets +
+                      "--report json:" + path("replay.json"));
+    expect_clean("replay stdout", replay.out + replay.err);
+    expect_clean("replay JSON", slurp(path("replay.json")));
+}
+
 } // namespace
 } // namespace sesam::testing
