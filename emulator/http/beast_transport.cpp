@@ -343,6 +343,12 @@ struct BeastTransport::Impl {
             sink.on_head(parser.head);
 
             while (!parser.is_done()) {
+                // cancel() cancels what waits on the socket; a body that streams in fast never
+                // waits, so the flag is looked at between reads as well.
+                if (cancelled) {
+                    close();
+                    co_return error(TransportErrc::interrupted, "interrupted", parser.body_bytes);
+                }
                 stream->expires_after(options.read_timeout);
                 auto [rec, rn] =
                     co_await http::async_read_some(*stream, buffer, parser, nothrow_awaitable);

@@ -44,16 +44,23 @@ public:
 
 class CollectingSink final : public ResponseSink {
 public:
-    explicit CollectingSink(std::string& body) : body_(body) {}
+    CollectingSink(std::string& body, std::uint64_t max) : body_(body), max_(max) {}
     void on_head(const HttpResponseHead&) override {}
     bool on_body(std::string_view bytes) override
     {
+        if (body_.size() + bytes.size() > max_) {
+            over_ = true;
+            return false;
+        }
         body_.append(bytes);
         return true;
     }
+    bool over() const { return over_; }
 
 private:
     std::string& body_;
+    std::uint64_t max_;
+    bool over_ = false;
 };
 
 } // namespace
@@ -64,11 +71,16 @@ const boost::system::error_category& transport_category() noexcept
     return category;
 }
 
-FetchResult Transport::fetch(const HttpRequest& request)
+FetchResult Transport::fetch(const HttpRequest& request, std::uint64_t max_body_bytes)
 {
     HttpResponse response;
-    CollectingSink sink(response.body);
+    CollectingSink sink(response.body, max_body_bytes);
     auto head = send(request, sink);
+    if (sink.over())
+        return TransportError{make_error_code(TransportErrc::aborted),
+                              "the body is larger than " + std::to_string(max_body_bytes) +
+                                  " bytes, the most kept of it; stopped reading",
+                              response.body.size()};
     if (!head)
         return head.error();
     response.head = std::move(*head);

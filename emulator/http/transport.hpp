@@ -6,6 +6,8 @@
 #include <boost/system/result.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <string_view>
 
 namespace sesam::emulator {
@@ -42,8 +44,10 @@ public:
     /// is a successful exchange. Errors are values, never exceptions.
     virtual SendResult send(const HttpRequest& request, ResponseSink& sink) = 0;
 
-    /// Sends `request` and collects the whole response body in memory.
-    FetchResult fetch(const HttpRequest& request);
+    /// Sends `request` and collects the whole response body in memory, up to `max_body_bytes`:
+    /// a larger body stops the exchange with `aborted`, its detail naming the cap.
+    FetchResult fetch(const HttpRequest& request,
+                      std::uint64_t max_body_bytes = std::numeric_limits<std::uint64_t>::max());
 };
 
 /// boost::system::result calls this when value() is used on an error.

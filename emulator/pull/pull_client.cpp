@@ -159,7 +159,8 @@ PullClient::PullClient(Transport& transport, StateStore* store, PullOptions opti
 
 PullReport PullClient::run(const std::string& pipe,
                            const EntityHandler& on_entity,
-                           const OutputFlush& flush_output)
+                           const OutputFlush& flush_output,
+                           const OutputFailure& output_failure)
 {
     const auto started = std::chrono::steady_clock::now();
     PullReport report;
@@ -235,6 +236,12 @@ PullReport PullClient::run(const std::string& pipe,
             return "entity at index " + std::to_string(e.index) + " (byte " +
                    std::to_string(e.offset) + "): _id must be a string, got " + e.id;
         on_entity(e);
+        if (output_failure) {
+            if (auto problem = output_failure()) {
+                fail(PullFailure::Kind::output, "cannot write the output: " + *problem);
+                return "the output failed";
+            }
+        }
         ++summary.entities;
         if (e.id_kind == JsonKind::missing)
             ++without_id;

@@ -77,17 +77,22 @@ public:
     using EntityHandler = std::function<void(const EntityView&)>;
     /// Makes every entity handed on so far durable; returns what went wrong, if anything.
     using OutputFlush = std::function<std::optional<std::string>()>;
+    /// What went wrong with the output already, if anything (nullopt while it is fine).
+    using OutputFailure = std::function<std::optional<std::string>()>;
 
     /// `store` may be null: then no offset is read or kept.
     PullClient(Transport& transport, StateStore* store, PullOptions options);
 
     /// Runs the source once for `pipe` (whose offset is used), handing each entity to
     /// `on_entity` as it arrives. `flush_output`, when given, is called before every offset is
-    /// stored, so an offset never covers entities that did not reach the output. Never throws
-    /// for service behaviour; see PullReport.
+    /// stored, so an offset never covers entities that did not reach the output.
+    /// `output_failure`, when given, is asked after every entity: a failed output (a closed pipe)
+    /// stops the run at once, even against a source that never ends. Never throws for service
+    /// behaviour; see PullReport.
     PullReport run(const std::string& pipe,
                    const EntityHandler& on_entity,
-                   const OutputFlush& flush_output = {});
+                   const OutputFlush& flush_output = {},
+                   const OutputFailure& output_failure = {});
 
 private:
     Transport& transport_;

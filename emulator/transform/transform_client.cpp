@@ -1,17 +1,20 @@
 #include "emulator/transform/transform_client.hpp"
 
+#include <algorithm>
+
 namespace sesam::emulator {
 
 namespace {
 
 constexpr std::size_t kErrorBodyBytes = kErrorBodyShown;
 
-/// Parses the transform's answer as it arrives and hands each entity on.
+/// Validates the transform's answer as it arrives and keeps its bytes, up to a cap: a batch's
+/// answer adds nothing to the output until it has parsed whole (a failed batch adds nothing).
+/// Only the bytes are held, so memory is the answer's size, not a multiple of it.
 class OutputSink final : public ResponseSink {
 public:
-    OutputSink(const EntityStreamParser::Options& options,
-               const TransformClient::EntityHandler& on_output)
-        : parser_(on_output, options)
+    OutputSink(const EntityStreamParser::Options& options, std::uint64_t max_answer_bytes)
+        : parser_([](const EntityView&) {}, options), max_answer_bytes_(max_answer_bytes)
     {
     }
     void on_head(const HttpResponseHead& head) override
@@ -27,6 +30,21 @@ public:
                 error_body.append(bytes.substr(0, kErrorBodyBytes - error_body.size()));
             return true;
         }
+        if (body_bytes + bytes.size() > max_answer_bytes_) {
+            over_cap = true;
+            return false;
+        }
+        // Kept in the blocks it came in: no reallocation of one large buffer, so memory is the
+        // answer's size (and the cap holds it), not twice that.
+        // Small pieces (a chunked body of tiny chunks) are gathered into blocks of 64 KiB.
+        constexpr std::size_t kBlock = 64 * 1024;
+        if (body.empty() ||
+            body.back().size() + bytes.size() > std::max(kBlock, body.back().capacity())) {
+            body.emplace_back();
+            body.back().reserve(std::max(kBlock, bytes.size()));
+        }
+        body.back().append(bytes);
+        body_bytes += bytes.size();
         if (auto error = parser_.feed(bytes)) {
             stream_error = std::move(error);
             return false;
@@ -43,11 +61,15 @@ public:
     int status = 0;
     std::string reason;
     std::string error_body;
+    std::vector<std::string> body; ///< the answer as received, once it is 2xx
+    std::uint64_t body_bytes = 0;
     std::uint64_t bytes_received = 0;
+    bool over_cap = false;
     std::optional<StreamError> stream_error;
 
 private:
     EntityStreamParser parser_;
+    std::uint64_t max_answer_bytes_;
 };
 
 } // namespace
@@ -102,16 +124,7 @@ bool TransformClient::send_batch()
     request.body = std::move(batch_);
     summary.bytes_sent += request.body.size();
 
-    // A batch's answer is held until it has parsed whole: a failed batch adds nothing to the
-    // output. Memory is bounded by one answer.
-    struct Held {
-        EntityView view;
-        std::string bytes;
-    };
-    std::vector<Held> held;
-    OutputSink sink(options_.parser, [&](const EntityView& e) {
-        held.push_back({e, std::string(e.bytes)});
-    });
+    OutputSink sink(options_.parser, options_.max_answer_bytes);
     auto sent = transport_.send(request, sink);
     summary.bytes_received += sink.bytes_received;
     const auto name = "batch " + std::to_string(number) + " (entities " + std::to_string(first) +
@@ -130,6 +143,11 @@ bool TransformClient::send_batch()
         const auto message = describe_status(sink.status, sink.reason, sink.error_body);
         return fail(message);
     }
+    if (sink.over_cap)
+        return fail("the answer is larger than " + std::to_string(options_.max_answer_bytes >> 20) +
+                    " MiB (--max-answer-mb), the most held of one batch's answer; stopped "
+                    "reading after " +
+                    std::to_string(sink.body_bytes) + " bytes");
     if (sink.stream_error)
         return fail("bad body: " + sink.stream_error->message + " (byte " +
                     std::to_string(sink.stream_error->offset) + ")");
@@ -140,11 +158,16 @@ bool TransformClient::send_batch()
     if (sink.stream_error)
         return fail("bad body: " + sink.stream_error->message + " (byte " +
                     std::to_string(sink.stream_error->offset) + ")");
-    for (auto& h : held) {
-        h.view.bytes = h.bytes;
-        ++summary.entities_out;
-        on_output_(h.view);
-    }
+    // The answer parsed whole: the same bytes again, now handing each entity on.
+    EntityStreamParser output(
+        [&](const EntityView& e) {
+            ++summary.entities_out;
+            on_output_(e);
+        },
+        options_.parser);
+    for (const auto& block : sink.body)
+        output.feed(block);
+    output.finish();
     if (sink.parser().single_object())
         summary.warnings.push_back(name +
                                    ": the answer is a single object, not an array; taken as one "

@@ -17,6 +17,9 @@ struct TransformOptions {
     std::string url; ///< absolute http URL; may carry its own query string (spec §1)
     HttpHeaders headers;
     std::size_t batch_size = 100; ///< entities per POST (spec §5.1 default)
+    /// The largest answer to one batch that is held (as received) until it has parsed whole; a
+    /// larger one fails the run naming this cap.
+    std::uint64_t max_answer_bytes = std::uint64_t{256} << 20;
     EntityStreamParser::Options parser;
 };
 

@@ -109,8 +109,9 @@ std::string utf8_error(std::uint64_t offset)
 /// Records a source response: the strict verdict on the body and a summary of each entity.
 class RecordingSink final : public em::ResponseSink {
 public:
-    explicit RecordingSink(ServiceResponse& out)
-        : out_(out), parser_([this](const em::EntityView& e) { add(e); }, options())
+    RecordingSink(ServiceResponse& out, std::uint64_t max_kept)
+        : out_(out), parser_([this](const em::EntityView& e) { add(e); }, options()),
+          max_kept_(max_kept)
     {
     }
     void on_head(const em::HttpResponseHead& head) override { out_.status = head.status; }
@@ -126,6 +127,14 @@ public:
         }
         if (auto error = parser_.feed(bytes)) {
             out_.body_error = error->message + " (byte " + std::to_string(error->offset) + ")";
+            return false;
+        }
+        if (kept_ > max_kept_) {
+            out_.body_error = "the response is larger than check keeps of one (--max-response-mb " +
+                              std::to_string(max_kept_ >> 20) + "): stopped after " +
+                              std::to_string(out_.entities.size()) + " entities, byte " +
+                              std::to_string(parser_.bytes_seen()) +
+                              "; a source this large needs a larger cap";
             return false;
         }
         return true;
@@ -170,18 +179,24 @@ private:
                 s.transit_problem = problem->message;
             }
         }
+        strings_ += s.id.capacity() + (s.updated ? s.updated->text.capacity() : 0) +
+                    (s.transit_problem ? s.transit_problem->capacity() + 64 : 0);
         out_.entities.push_back(std::move(s));
+        kept_ = strings_ + out_.entities.capacity() * sizeof(EntitySummary);
     }
 
     ServiceResponse& out_;
     em::EntityStreamParser parser_;
     Utf8Check utf8_;
+    std::uint64_t max_kept_;
+    std::uint64_t strings_ = 0; ///< what the summaries' strings take
+    std::uint64_t kept_ = 0;    ///< and with the vector that holds them
 };
 
 } // namespace
 
-CheckContext::CheckContext(em::Transport& transport, ServiceDescription service)
-    : transport_(transport), service_(std::move(service))
+CheckContext::CheckContext(em::Transport& transport, ServiceDescription service, CheckLimits limits)
+    : transport_(transport), service_(std::move(service)), limits_(limits)
 {
 }
 
@@ -247,7 +262,7 @@ ServiceResponse& CheckContext::exchange(ServiceResponse& out, const em::HttpRequ
     order_.push_back(&out);
     out.request = em::describe(request);
     out.curl = curl_command(request);
-    RecordingSink sink(out);
+    RecordingSink sink(out, limits_.max_response_bytes);
     auto sent = transport_.send(request, sink);
     if (!sent && !out.body_error) {
         if (out.status >= 200 && out.status < 300 &&

@@ -30,6 +30,14 @@ struct ServiceDescription {
     std::size_t batch_size = 100;
 };
 
+/// What check keeps in memory, so that a hostile service cannot exhaust it.
+struct CheckLimits {
+    /// The most kept of one response: the summaries of its entities (about 100 bytes plus the
+    /// `_id` and `_updated` each). A larger response stops being read and is a body error naming
+    /// the cap and its option (--max-response-mb).
+    std::uint64_t max_response_bytes = std::uint64_t{256} << 20;
+};
+
 /// One entity of a source response, as the checks need it.
 struct EntitySummary {
     std::size_t index = 0;
@@ -61,7 +69,9 @@ struct ServiceResponse {
 /// (a full pull is fetched once, whichever check asks first).
 class CheckContext {
 public:
-    CheckContext(emulator::Transport& transport, ServiceDescription service);
+    CheckContext(emulator::Transport& transport,
+                 ServiceDescription service,
+                 CheckLimits limits = {});
 
     emulator::Transport& transport() { return transport_; }
     const ServiceDescription& service() const { return service_; }
@@ -101,6 +111,7 @@ public:
 private:
     emulator::Transport& transport_;
     ServiceDescription service_;
+    CheckLimits limits_;
     ServiceResponse& fetch(ServiceResponse& out,
                            const std::vector<std::pair<std::string, std::string>>& params);
     ServiceResponse& exchange(ServiceResponse& out, const emulator::HttpRequest& request);

@@ -43,6 +43,7 @@ struct CheckArgs {
     std::vector<std::string> only;
     std::vector<std::string> skip;
     std::string baseline;
+    std::uint64_t max_response_mb = 256;
     ServiceArgs service_under_test;
 };
 
@@ -139,7 +140,9 @@ int run_check(CheckArgs& args)
         return exit_service_failed;
     }
 
-    CheckContext ctx(client_transport(recorder, transport), args.service);
+    CheckContext ctx(client_transport(recorder, transport),
+                     args.service,
+                     CheckLimits{args.max_response_mb << 20});
     RunInfo run{args.url, {role}, SESAM_EMU_VERSION};
     reporter->begin(run);
     auto summary =
@@ -190,6 +193,12 @@ Command add_check_command(CLI::App& app)
            "--batch-size", args->service.batch_size, "sink, transform: entities per request")
         ->default_str("100")
         ->check(CLI::Range(std::size_t{1}, kMaxCount));
+    cmd->add_option("--max-response-mb",
+                    args->max_response_mb,
+                    "The most kept of one response (MiB of entity summaries); a larger one is a "
+                    "failure of its body check")
+        ->default_str("256")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
     add_http_options(*cmd, args->http, kTestReadTimeout);
     cmd->add_option(
            "--report", args->reports, "Also write a report: junit:PATH or json:PATH (repeatable)")

@@ -16,6 +16,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// SIGINT or SIGTERM stopped the command where it could not return normally (while it read its
+/// input): main prints `interrupted: WHAT` and exits with 130. Nothing half-done is kept.
+class Interrupted : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 /// The largest count a flag takes (--batch-size, --page-size, --checkpoint-interval): larger
 /// values, and values past what the type holds, are refused, not clamped.
 inline constexpr std::size_t kMaxCount = 1'000'000'000;

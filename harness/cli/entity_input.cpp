@@ -2,6 +2,7 @@
 
 #include "emulator/json_stream/entity_stream_parser.hpp"
 #include "harness/cli/command.hpp"
+#include "harness/cli/input_interrupt.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -18,6 +19,8 @@ namespace em = sesam::emulator;
 namespace {
 
 constexpr std::size_t kReadBytes = 1 << 20;
+/// The longest JSON line: the parser's largest entity.
+constexpr std::size_t kMaxLineBytes = em::EntityStreamParser::Options{}.max_entity_bytes;
 
 struct FileCloser {
     void operator()(std::FILE* f) const noexcept
@@ -27,9 +30,24 @@ struct FileCloser {
     }
 };
 
+/// A read or open that a signal interrupted: SIGINT and SIGTERM are the only signals the
+/// commands handle, so EINTR means the user asked to stop.
+[[noreturn]] void interrupted(const std::string& name)
+{
+    throw Interrupted("while reading the input " + name + "; nothing of it was kept");
+}
+
+void check_interrupt(const std::string& name)
+{
+    if (InputInterruptGuard::requested())
+        interrupted(name);
+}
+
 std::unique_ptr<std::FILE, FileCloser> open_input(const std::string& path)
 {
     std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+    if (!f && errno == EINTR)
+        interrupted(path);
     if (!f)
         throw UsageError("cannot read input " + path + ": " + std::strerror(errno));
     struct stat st {};
@@ -39,6 +57,20 @@ std::unique_ptr<std::FILE, FileCloser> open_input(const std::string& path)
         throw UsageError("cannot read input " + path + ": it is a directory");
     }
     return std::unique_ptr<std::FILE, FileCloser>(f);
+}
+
+/// fread of up to `size` bytes; short only at the end of the input. Throws Interrupted for an
+/// interrupted read, UsageError for a failed one.
+std::size_t read_block(std::FILE* f, char* data, std::size_t size, const std::string& name)
+{
+    check_interrupt(name);
+    const auto got = std::fread(data, 1, size, f);
+    if (got < size && std::ferror(f)) {
+        if (errno == EINTR)
+            interrupted(name);
+        throw UsageError("reading input " + name + " failed: " + std::strerror(errno));
+    }
+    return got;
 }
 
 } // namespace
@@ -53,7 +85,7 @@ void read_entities(const std::string& path,
     bool stopped = false;
 
     // The first byte that is not whitespace tells an array from JSON lines.
-    std::size_t got = std::fread(buffer.data(), 1, buffer.size(), file.get());
+    std::size_t got = read_block(file.get(), buffer.data(), buffer.size(), name);
     std::size_t first = 0;
     while (first < got && std::string_view(" \t\r\n").find(buffer[first]) != std::string_view::npos)
         ++first;
@@ -81,10 +113,8 @@ void read_entities(const std::string& path,
                 return;
             if (got < buffer.size())
                 break;
-            got = std::fread(buffer.data(), 1, buffer.size(), file.get());
+            got = read_block(file.get(), buffer.data(), buffer.size(), name);
         }
-        if (std::ferror(file.get()))
-            throw UsageError("reading input " + name + " failed: " + std::strerror(errno));
         if (auto error = parser.finish())
             throw UsageError(name + ": byte " + std::to_string(error->offset) + ": " +
                              error->message);
@@ -123,12 +153,15 @@ void read_entities(const std::string& path,
             rest.remove_prefix(end + 1);
         }
         line.append(rest);
+        // A line is one entity: it may be no longer than the largest entity the parser takes.
+        if (line.size() > kMaxLineBytes)
+            throw UsageError(name + ": line " + std::to_string(line_no + 1) +
+                             " is longer than the largest entity taken (" +
+                             std::to_string(kMaxLineBytes >> 20) + " MiB) and has no end");
         if (got < buffer.size())
             break;
-        got = std::fread(buffer.data(), 1, buffer.size(), file.get());
+        got = read_block(file.get(), buffer.data(), buffer.size(), name);
     }
-    if (std::ferror(file.get()))
-        throw UsageError("reading input " + name + " failed: " + std::strerror(errno));
     take_line();
 }
 

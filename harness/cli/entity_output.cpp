@@ -83,6 +83,13 @@ void EntityOutput::write_buffer()
     buffer_.clear();
 }
 
+std::optional<std::string> EntityOutput::failure() const
+{
+    if (!failed_)
+        return std::nullopt;
+    return (path_ == "-" ? std::string("stdout") : path_) + ": " + std::strerror(error_);
+}
+
 std::optional<std::string> EntityOutput::close()
 {
     if (fd_ < 0)

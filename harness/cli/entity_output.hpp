@@ -29,6 +29,10 @@ public:
     /// Ends the array and flushes. Returns the error, if any write failed.
     std::optional<std::string> close();
 
+    /// The error of a write that already failed (a closed pipe, a full disk), without writing:
+    /// cheap enough to ask after every entity, so that a run stops when its output is gone.
+    std::optional<std::string> failure() const;
+
 private:
     void write_buffer();
 

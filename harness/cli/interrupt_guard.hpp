@@ -5,9 +5,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <thread>
 
 namespace sesam::harness {
@@ -61,6 +66,53 @@ private:
     boost::asio::io_context ioc_;
     boost::asio::signal_set signals_;
     std::atomic<bool> interrupted_{false};
+    std::thread thread_;
+};
+
+/// For a server running on `work`: SIGINT and SIGTERM, caught on a thread of their own, post
+/// `stop` to `work`. A handler that still holds `work` after `grace` (a large request being
+/// processed) does not keep the process alive: it exits at once with `exit_code`. Call done()
+/// when `work.run()` has returned.
+class ServerSignalStop {
+public:
+    ServerSignalStop(boost::asio::io_context& work,
+                     std::function<void()> stop,
+                     std::chrono::milliseconds grace,
+                     int exit_code)
+        : signals_(ioc_, SIGINT, SIGTERM), timer_(ioc_)
+    {
+        signals_.async_wait([this, &work, stop = std::move(stop), grace, exit_code](
+                                const boost::system::error_code& ec, int) {
+            if (ec)
+                return;
+            boost::asio::post(work, stop);
+            timer_.expires_after(grace);
+            timer_.async_wait([this, exit_code](const boost::system::error_code& tec) {
+                if (tec || done_)
+                    return;
+                std::fputs("serve: stopped while a request was still being processed\n", stderr);
+                std::fflush(stdout);
+                std::_Exit(exit_code);
+            });
+        });
+        thread_ = std::thread([this] { ioc_.run(); });
+    }
+    ~ServerSignalStop()
+    {
+        done();
+        ioc_.stop();
+        thread_.join();
+    }
+    ServerSignalStop(const ServerSignalStop&) = delete;
+    ServerSignalStop& operator=(const ServerSignalStop&) = delete;
+
+    void done() noexcept { done_ = true; }
+
+private:
+    boost::asio::io_context ioc_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer timer_;
+    std::atomic<bool> done_{false};
     std::thread thread_;
 };
 

@@ -47,6 +47,9 @@ int main(int argc, char** argv)
             if (command.app->parsed())
                 return command.run();
         return exit_usage;
+    } catch (const Interrupted& e) {
+        fmt::print(stderr, "sesam-emu: interrupted: {}\n", e.what());
+        return exit_interrupted;
     } catch (const UsageError& e) {
         fmt::print(stderr, "sesam-emu: error: {}\n", e.what());
         return exit_usage;

@@ -95,7 +95,8 @@ int run_pull(const PullArgs& args)
     auto report = client.run(
         pipe,
         [&](const em::EntityView& entity) { output.write(entity.bytes, entity.has_line_breaks); },
-        [&] { return output.flush(); });
+        [&] { return output.flush(); },
+        [&] { return output.failure(); });
     if (auto problem = output.close(); problem && report.ok())
         report.failure =
             em::PullFailure{em::PullFailure::Kind::output, "cannot write the output: " + *problem};

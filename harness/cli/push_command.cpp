@@ -8,6 +8,7 @@
 #include "harness/cli/entity_input.hpp"
 #include "harness/cli/exit_codes.hpp"
 #include "harness/cli/http_options.hpp"
+#include "harness/cli/input_interrupt.hpp"
 #include "harness/cli/interrupt_guard.hpp"
 
 #include <CLI/CLI.hpp>
@@ -103,8 +104,11 @@ int run_push(const PushArgs& args)
     } catch (const em::StoreError& e) {
         throw UsageError(std::string(e.what()) + " (--state)");
     }
-    if (!args.input.empty())
+    if (!args.input.empty()) {
+        // SIGINT/SIGTERM while loading: the load is rolled back and push exits 130 (main).
+        InputInterruptGuard interruptible;
         load_input(args, *datasets, options.dataset);
+    }
 
     boost::asio::io_context ioc;
     em::BeastTransport transport(ioc, transport_options);

@@ -3,6 +3,7 @@
 #include "examples/reference-service/sample_dataset.hpp"
 #include "harness/cli/command.hpp"
 #include "harness/cli/exit_codes.hpp"
+#include "harness/cli/interrupt_guard.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -52,14 +53,19 @@ int run_serve(const ServeArgs& args)
     }
     // The handler is in place before the address is printed: a SIGTERM sent as soon as the
     // caller sees it must stop the service cleanly, not kill it.
-    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code&, int) {
-        service.stop();
-        ioc.stop();
-    });
+    // A request being processed holds the context: after a second, the process exits anyway.
+    ServerSignalStop signals(
+        ioc,
+        [&] {
+            service.stop();
+            ioc.stop();
+        },
+        std::chrono::seconds(1),
+        exit_ok);
     fmt::print("listening on {}\n", url);
     std::fflush(stdout);
     ioc.run();
+    signals.done();
     return exit_ok;
 }
 

@@ -26,6 +26,7 @@ struct TransformArgs {
     std::string output = "-";
     std::string format = "json";
     std::size_t batch_size = 100;
+    std::uint64_t max_answer_mb = 256;
     HttpArgs http;
 };
 
@@ -37,6 +38,7 @@ int run_transform(const TransformArgs& args)
     options.url = args.url;
     options.headers = args.http.parsed_headers();
     options.batch_size = args.batch_size;
+    options.max_answer_bytes = args.max_answer_mb << 20;
     const auto transport_options = args.http.transport_options();
     const auto redactor = args.http.redactor(); // for every line printed
 
@@ -50,8 +52,10 @@ int run_transform(const TransformArgs& args)
         client_transport(recorder, transport), options, [&](const em::EntityView& e) {
             output.write(e.bytes, e.has_line_breaks);
         });
-    read_entities(args.input,
-                  [&](std::string_view entity, std::size_t) { return client.add(entity); });
+    // A closed or full output stops the run: nothing more is sent.
+    read_entities(args.input, [&](std::string_view entity, std::size_t) {
+        return client.add(entity) && !output.failure();
+    });
     const auto report = client.finish();
     const auto output_problem = output.close();
 
@@ -101,6 +105,11 @@ Command add_transform_command(CLI::App& app)
     cmd->add_option("--batch-size", args->batch_size, "Entities per request")
         ->default_str("100")
         ->check(CLI::Range(std::size_t{1}, kMaxCount));
+    cmd->add_option("--max-answer-mb",
+                    args->max_answer_mb,
+                    "The largest answer to one batch, held until it parses whole (MiB)")
+        ->default_str("256")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
     add_http_options(*cmd, args->http);
     return {cmd, [args] { return run_transform(*args); }};
 }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <sys/stat.h>
 #include <thread>
 #include <vector>
 
@@ -294,6 +295,141 @@ TEST_F(HostileServiceTest, NoSecretLeavesThroughAnyDoorInAnyEncoding)
                       "--report json:" + path("replay.json"));
     expect_clean("replay stdout", replay.out + replay.err);
     expect_clean("replay JSON", slurp(path("replay.json")));
+}
+
+/// An answer that never ends: 200 and an array of entities, as fast as the peer reads (at most
+/// 8 GiB, so the loop is bounded), until the peer goes away.
+void endless_entities(const RawRequest&, RawConnection& c)
+{
+    std::string chunk;
+    while (chunk.size() < (1 << 20))
+        chunk +=
+            R"({"_id":"x","v":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},)";
+    c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[");
+    for (int i = 0; i < 8192 && !c.closed(); ++i)
+        c.write(chunk);
+}
+
+/// Waits until `server` has received more than `before` requests (at most 10 s).
+void wait_for_request(const ScriptedServer& server, std::size_t before = 0)
+{
+    for (int i = 0; i < 500 && server.requests().size() <= before; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+TEST_F(HostileServiceTest, SigtermStopsEveryClientWhileABodyStreamsInFast)
+{
+    ScriptedServer server(endless_entities);
+    const auto url = server.base_url() + "/e";
+    std::ofstream(path("in.json")) << R"([{"_id":"a"}])";
+    const std::vector<std::pair<std::string, std::string>> commands{
+        {"pull", "pull " + url + " -o /dev/null --state " + path("pull.db")},
+        {"pull --record",
+         "pull " + url + " -o /dev/null --state " + path("rec.db") + " --record " +
+             path("rec.jsonl")},
+        {"check", "check " + url + " --role source"},
+        {"transform", "transform " + url + " --input " + path("in.json") + " -o /dev/null"},
+        {"push", "push " + url + " --input " + path("in.json") + " --state " + path("push.db")},
+    };
+    for (const auto& [name, args] : commands) {
+        const auto before = server.requests().size();
+        ChildProcess child(kBinary + " " + args + " > " + path("out.txt") + " 2> " +
+                           path("err.txt"));
+        wait_for_request(server, before);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300)); // bytes are flowing
+        EXPECT_EQ(child.terminate(), 130) << name << ": " << slurp(path("err.txt"));
+    }
+    // The recording of the interrupted exchange was still written, with its error.
+    const auto recording = slurp(path("rec.jsonl"));
+    EXPECT_NE(recording.find(R"("error":{"code":"interrupted")"), std::string::npos)
+        << recording.substr(recording.size() - std::min<std::size_t>(recording.size(), 300));
+}
+
+TEST_F(HostileServiceTest, SigtermWhileReadingAnInputNobodyWrites)
+{
+    ASSERT_EQ(::mkfifo(path("fifo").c_str(), 0600), 0);
+    for (const std::string& command :
+         {"push http://127.0.0.1:9/r --state " + path("s.db"),
+          std::string("transform http://127.0.0.1:9/r -o /dev/null")}) {
+        ChildProcess child(kBinary + " " + command + " --input " + path("fifo") + " 2> " +
+                           path("err.txt"));
+        std::this_thread::sleep_for(std::chrono::milliseconds(300)); // blocked in open()
+        EXPECT_EQ(child.terminate(), 130) << command;
+        EXPECT_EQ(slurp(path("err.txt")),
+                  "sesam-emu: interrupted: while reading the input " + path("fifo") +
+                      "; nothing of it was kept\n")
+            << command;
+    }
+}
+
+TEST_F(HostileServiceTest, ServeStopsOnSigtermWhileARequestIsProcessed)
+{
+    ChildProcess serve(kBinary + " serve --port 0 --quiet");
+    const auto base = serve.first_line().substr(13);
+    ASSERT_FALSE(base.empty());
+    // A large transform request keeps the service busy for seconds.
+    std::string body = "[";
+    for (int i = 0; i < 150000; ++i)
+        body += (i ? ",{\"_id\":\"e" : "{\"_id\":\"e") + std::to_string(i) + "\"}";
+    body += "]";
+    std::ofstream(path("big.json")) << body;
+    ChildProcess client("curl -s -X POST -H 'Content-Type: application/json' --data-binary @" +
+                        path("big.json") + " " + base + "transform -o /dev/null");
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    EXPECT_EQ(serve.terminate(), 0); // within the 2 s terminate() waits, not after the request
+}
+
+TEST_F(HostileServiceTest, AClosedOutputStopsPullAndTransformAgainstAnEndlessService)
+{
+    ScriptedServer server(endless_entities);
+    auto pull = run_command("bash -c " + shell_quote("set -o pipefail; " + kBinary + " pull " +
+                                                     server.base_url() + "/e --state " +
+                                                     path("s.db") + " | head -c 100 > /dev/null"));
+    EXPECT_EQ(pull.exit_code, 4) << pull.err;
+    EXPECT_NE(pull.err.find("cannot write the output: stdout: Broken pipe"), std::string::npos)
+        << pull.err;
+}
+
+TEST_F(HostileServiceTest, MemoryStaysWithinTheCapsAgainstAnEndlessAnswer)
+{
+    ScriptedServer server(endless_entities);
+    const auto url = server.base_url() + "/e";
+    std::ofstream(path("in.json")) << R"([{"_id":"a"}])";
+    auto run = [&](const std::string& args, int expected_exit, const std::string& message) {
+        ChildProcess child(kBinary + " " + args + " > " + path("out.txt") + " 2> " +
+                           path("err.txt"));
+        EXPECT_EQ(child.wait(), expected_exit) << args << "\n" << slurp(path("err.txt"));
+        const auto output = slurp(path("out.txt")) + slurp(path("err.txt"));
+        EXPECT_NE(output.find(message), std::string::npos) << args << "\n" << output;
+        return child.peak_rss_kb();
+    };
+    // check keeps summaries of at most --max-response-mb of a response (its vector may hold
+    // half as much again while it grows).
+    const auto check = run("check " + url +
+                               " --role source --only source.body.json-array "
+                               "--max-response-mb 16",
+                           1,
+                           "the response is larger than check keeps of one (--max-response-mb "
+                           "16)");
+    EXPECT_LT(check, 56 * 1024) << "KiB";
+    // transform holds one batch's answer, at most --max-answer-mb of it.
+    const auto transform =
+        run("transform " + url + " --input " + path("in.json") + " -o /dev/null --max-answer-mb 16",
+            3,
+            "the answer is larger than 16 MiB (--max-answer-mb)");
+    EXPECT_LT(transform, 48 * 1024) << "KiB";
+    // replay against reads an answer up to 4 times the recorded body (at least 1 MiB).
+    {
+        ScriptedServer small(interim_then_entities);
+        auto recorded = emu("pull " + small.base_url() + "/e -o /dev/null --state " + path("r.db") +
+                            " --record " + path("small.jsonl"));
+        ASSERT_EQ(recorded.exit_code, 0) << recorded.err;
+    }
+    const auto replay = run("replay against " + path("small.jsonl") + " " + url,
+                            1,
+                            "no complete response: the body is larger than 1048576 bytes, the "
+                            "most kept of it; stopped reading");
+    EXPECT_LT(replay, 40 * 1024) << "KiB";
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,8 +23,10 @@ void RawConnection::write(std::string_view bytes)
 {
     while (fd_ >= 0 && !bytes.empty()) {
         const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        if (n <= 0)
+        if (n <= 0) {
+            close(); // the peer went away: closed() says so
             return;
+        }
         bytes.remove_prefix(static_cast<std::size_t>(n));
     }
 }
@@ -223,8 +226,10 @@ int ChildProcess::terminate()
         return -1;
     ::kill(pid_, SIGTERM);
     int status = 0;
+    struct rusage usage {};
     for (int i = 0; i < 100; ++i) {
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        if (::wait4(pid_, &status, WNOHANG, &usage) == pid_) {
+            peak_rss_kb_ = usage.ru_maxrss;
             pid_ = -1;
             ::close(out_fd_);
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -232,10 +237,29 @@ int ChildProcess::terminate()
         ::usleep(20000);
     }
     ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
+    ::wait4(pid_, &status, 0, &usage);
+    peak_rss_kb_ = usage.ru_maxrss;
     pid_ = -1;
     ::close(out_fd_);
     return 128 + SIGKILL;
+}
+
+int ChildProcess::wait(int timeout_ms)
+{
+    if (pid_ <= 0)
+        return -1;
+    int status = 0;
+    struct rusage usage {};
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        if (::wait4(pid_, &status, WNOHANG, &usage) == pid_) {
+            peak_rss_kb_ = usage.ru_maxrss;
+            pid_ = -1;
+            ::close(out_fd_);
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        ::usleep(20000);
+    }
+    return terminate();
 }
 
 unsigned short free_port()

@@ -91,10 +91,17 @@ public:
 
     /// The first line the child wrote on stdout (waits up to `timeout_ms`); "" on timeout.
     std::string first_line(int timeout_ms = 10000);
-    /// Sends SIGTERM and waits; returns the exit status (128+signal if killed by a signal).
+    /// Sends SIGTERM and waits (2 s, then SIGKILL); returns the exit status (128+signal if
+    /// killed by a signal).
     int terminate();
+    /// Waits for the child to end by itself (at most `timeout_ms`, then SIGKILL); returns its exit
+    /// status as terminate() does.
+    int wait(int timeout_ms = 30000);
+    /// The child's peak resident memory (getrusage of the ended child), in KiB.
+    long peak_rss_kb() const { return peak_rss_kb_; }
 
 private:
+    long peak_rss_kb_ = 0;
     int pid_ = -1;
     int out_fd_ = -1;
 };
