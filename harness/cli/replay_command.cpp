@@ -279,6 +279,12 @@ int run_replay_against(const ReplayAgainstArgs& args)
             stderr, "sesam-emu replay: error: the service failed: {}\n", outcomes.back().message);
         return finish_recording(recorder.get(), "replay", exit_service_failed);
     }
+    if (summary.passed + differ == 0) {
+        // Nothing reached the service and was compared: that is no evidence of anything.
+        fmt::print(stderr,
+                   "sesam-emu replay: error: nothing was compared: every exchange was skipped\n");
+        return finish_recording(recorder.get(), "replay", exit_findings);
+    }
     return finish_recording(recorder.get(), "replay", differ > 0 ? exit_findings : exit_ok);
 }
 

@@ -432,5 +432,36 @@ TEST_F(HostileServiceTest, MemoryStaysWithinTheCapsAgainstAnEndlessAnswer)
     EXPECT_LT(replay, 40 * 1024) << "KiB";
 }
 
+TEST_F(HostileServiceTest, FixturesKeepBodiesAsReceivedAndReplayNeedsSomethingCompared)
+{
+    // A body with a key twice is recorded as text, byte for byte: parsed, the last _id would win.
+    const std::string body = R"([{"_id":"a","v":1,"_id":"b"}])";
+    ScriptedServer server(
+        [&](const RawRequest&, RawConnection& c) { c.write(ScriptedServer::response(200, body)); });
+    auto pull = emu("pull " + server.base_url() + "/e -o /dev/null --state " + path("s.db") +
+                    " --record " + path("dup.jsonl"));
+    ASSERT_EQ(pull.exit_code, 0) << pull.err;
+    const auto recorded = slurp(path("dup.jsonl"));
+    EXPECT_NE(recorded.find(R"("response_body":"[{\"_id\":\"a\",\"v\":1,\"_id\":\"b\"}]",)"
+                            R"("response_body_type":"text")"),
+              std::string::npos)
+        << recorded;
+    auto same = emu("replay against " + path("dup.jsonl") + " " + server.base_url() + "/e");
+    EXPECT_EQ(same.exit_code, 0) << same.out << same.err;
+
+    // Every exchange skipped (no response was recorded): nothing compared is no pass.
+    std::ofstream(path("skipped.jsonl"))
+        << R"({"format_version":1,"sesam_emu_version":"0.1.0","command_line":"x"})"
+        << "\n"
+        << R"({"method":"GET","url":"http://127.0.0.1:9/e","status":null,"error":)"
+        << R"({"code":"connect failed","detail":"refused"}})"
+        << "\n";
+    auto skipped = emu("replay against " + path("skipped.jsonl") + " " + server.base_url() + "/e");
+    EXPECT_EQ(skipped.exit_code, 1) << skipped.out << skipped.err;
+    EXPECT_NE(skipped.err.find("nothing was compared: every exchange was skipped"),
+              std::string::npos)
+        << skipped.err;
+}
+
 } // namespace
 } // namespace sesam::testing
