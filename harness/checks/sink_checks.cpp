@@ -106,13 +106,19 @@ Evidence comparison(const ServiceResponse& r, const std::string& what)
 constexpr const char* kSeeContentType =
     ": the receiver rejects Content-Type: application/json (see sink.content-type)";
 
-/// POSTs `batch` with `params` (the request a sink sends, spec §4.1).
+/// POSTs `batch` with `params` (the request a sink sends, spec §4.1). A 5xx or no answer is
+/// retried once with the same request, as the sink's batch_retries does (spec §4.4): a receiver
+/// that fails now and then is not blamed for what a probe varies.
 const ServiceResponse& send(CheckContext& ctx,
                             const em::PushParams& params,
                             const Json& batch,
                             const std::string& content_type = kSesamContentType)
 {
-    return ctx.post(params.query(), batch.dump(), content_type);
+    const auto body = batch.dump();
+    const auto& r = ctx.post(params.query(), body, content_type);
+    if (!r.transport_error && r.status < 500)
+        return r;
+    return ctx.post(params.query(), body, content_type);
 }
 
 /// Sends `batch` as the next request of `sequence` (acknowledged when it got a 2xx, so the chain
@@ -129,22 +135,23 @@ const ServiceResponse& push(CheckContext& ctx,
     return r;
 }
 
-/// A sequence whose request_id values no other sequence has: `sesam-emu-<8 hex>-1`, `-2`, …
-/// (a control for sink.request-id.per-sequence; Sesam's are a counter from 1, spec §12).
+/// A sequence whose request_id values no other sequence has, still decimal numbers (a receiver
+/// may parse them): a random base above 10^9 plus 1, 2, … (a control for
+/// sink.request-id.per-sequence; Sesam's are a counter from 1, spec §12).
 class UniqueIdSequence {
 public:
     explicit UniqueIdSequence(bool is_full)
         : sequence_(em::new_sequence_id(), is_full),
-          prefix_("sesam-emu-" + em::new_sequence_id().substr(0, 8) + "-")
+          base_(1'000'000'000 + std::stoull(em::new_sequence_id().substr(0, 7), nullptr, 16))
     {
     }
 
     const ServiceResponse& push(CheckContext& ctx, const Json& batch, bool last = false)
     {
         auto params = sequence_.begin_request(last);
-        params.request_id = prefix_ + params.request_id;
+        params.request_id = unique(params.request_id);
         if (params.previous_request_id)
-            params.previous_request_id = prefix_ + *params.previous_request_id;
+            params.previous_request_id = unique(*params.previous_request_id);
         const auto& r = send(ctx, params, batch);
         if (accepted(r))
             sequence_.acknowledge();
@@ -152,8 +159,13 @@ public:
     }
 
 private:
+    std::string unique(const std::string& counter) const
+    {
+        return std::to_string(base_ + std::stoull(counter));
+    }
+
     em::PushSequence sequence_;
-    std::string prefix_;
+    std::uint64_t base_;
 };
 
 /// How a full sync went.
@@ -176,7 +188,12 @@ struct SinkSession {
     const ServiceResponse* plain = nullptr;
     const ServiceResponse* bare = nullptr;
     const ServiceResponse* unique = nullptr;
+    const ServiceResponse* charset = nullptr;
     const ServiceResponse* lone_empty = nullptr;
+    Json update_batch;
+    const ServiceResponse* update = nullptr;
+    const ServiceResponse* bare_update = nullptr;
+    std::optional<FullSyncRun> charset_full_sync;
     std::optional<FullSyncRun> bare_full_sync;
     std::optional<FullSyncRun> unique_full_sync;
 };
@@ -186,9 +203,18 @@ SinkSession& session(CheckContext& ctx)
     return ctx.shared<SinkSession>();
 }
 
-/// `count` entities numbered from `first`, as new versions in the probe dataset.
+/// How many entities a probe of `wanted` may carry: never more than the sink's batch_size, the
+/// most Sesam posts at once (spec §4.1).
+std::size_t at_most_batch(const CheckContext& ctx, std::size_t wanted)
+{
+    return std::clamp<std::size_t>(ctx.service().batch_size, 1, wanted);
+}
+
+/// `count` entities numbered from `first` (at most a batch), as new versions in the probe
+/// dataset.
 Json versions(CheckContext& ctx, std::string_view tag, std::size_t first, std::size_t count)
 {
+    count = at_most_batch(ctx, count);
     auto batch = Json::array();
     for (std::size_t n = first; n < first + count; ++n)
         batch.push_back(session(ctx).dataset.version(plain_content(tag, n)));
@@ -206,14 +232,19 @@ enum class Fields { dataset, bare };
 /// A whole full sync of plain entities `tag`-1…: kFullSyncBatches data batches, then the closing
 /// empty batch with is_last (spec §4.5); it stops at the first request not accepted, as a sink
 /// does with max_consecutive_write_errors 1 (spec §4.4).
-FullSyncRun full_sync(CheckContext& ctx, std::string_view tag, Ids ids, Fields fields)
+FullSyncRun full_sync(CheckContext& ctx,
+                      std::string_view tag,
+                      Ids ids,
+                      Fields fields,
+                      const std::string& content_type = kSesamContentType)
 {
     session(ctx).full_sync_sent = true;
     const auto per_batch = full_sync_batch(ctx);
     em::PushSequence counter(em::new_sequence_id(), true);
     UniqueIdSequence unique(true);
     auto next = [&](const Json& batch, bool last) -> const ServiceResponse& {
-        return ids == Ids::unique ? unique.push(ctx, batch, last) : push(ctx, counter, batch, last);
+        return ids == Ids::unique ? unique.push(ctx, batch, last)
+                                  : push(ctx, counter, batch, last, content_type);
     };
     FullSyncRun run;
     for (std::size_t b = 0; b < kFullSyncBatches; ++b) {
@@ -270,6 +301,50 @@ const ServiceResponse& bare_control(CheckContext& ctx)
     return *s.bare;
 }
 
+/// The plain batch again, in a new sequence, with a charset parameter in the Content-Type: a
+/// receiver that wants one and answers 400 (not 415) is told apart by it (spec §15).
+const ServiceResponse& charset_control(CheckContext& ctx)
+{
+    auto& s = session(ctx);
+    if (!s.charset) {
+        plain_control(ctx);
+        em::PushSequence sequence(em::new_sequence_id(), false);
+        s.charset = &push(ctx, sequence, s.control_batch, false, kWithCharset);
+    }
+    return *s.charset;
+}
+
+/// New versions of two entities the receiver holds from the first full sync (`_previous` set):
+/// what Sesam sends whenever an entity changes.
+const ServiceResponse& update_control(CheckContext& ctx)
+{
+    auto& s = session(ctx);
+    if (!s.update) {
+        first_full_sync(ctx);
+        s.update_batch = Json::array();
+        for (std::size_t n = 3; n < 3 + at_most_batch(ctx, 2); ++n) {
+            auto content = plain_content("full", n);
+            content["name"] = "sesam-emu check entity " + std::to_string(n) + ", changed";
+            s.update_batch.push_back(s.dataset.version(content));
+        }
+        em::PushSequence sequence(em::new_sequence_id(), false);
+        s.update = &push(ctx, sequence, s.update_batch);
+    }
+    return *s.update;
+}
+
+/// The same new versions without the dataset's fields.
+const ServiceResponse& bare_update_control(CheckContext& ctx)
+{
+    auto& s = session(ctx);
+    if (!s.bare_update) {
+        update_control(ctx);
+        em::PushSequence sequence(em::new_sequence_id(), false);
+        s.bare_update = &push(ctx, sequence, without_dataset_fields_each(s.update_batch));
+    }
+    return *s.bare_update;
+}
+
 const ServiceResponse& unique_control(CheckContext& ctx)
 {
     auto& s = session(ctx);
@@ -293,11 +368,13 @@ const ServiceResponse& empty_control(CheckContext& ctx)
     return *s.lone_empty;
 }
 
-/// Why the closing empty batch of a full sync is refused: every [] is (sink.batch.empty's
-/// finding), or only the one that ends a full sync (sink.full-sync.sequence's).
+/// Why the closing empty batch of a full sync is refused: every [] is, while incremental batches
+/// of entities are accepted (sink.batch.empty's finding); else it is the full sync's own.
 std::string_view closing_root(CheckContext& ctx)
 {
-    return accepted(empty_control(ctx)) ? kFullSync : kBatchEmpty;
+    if (accepted(empty_control(ctx)) || !accepted(plain_control(ctx)))
+        return kFullSync;
+    return kBatchEmpty;
 }
 
 /// Why the first full sync's data was refused: nullopt when it was accepted, else the check that
@@ -310,6 +387,11 @@ std::optional<std::string_view> full_sync_root(CheckContext& ctx)
     if (rejects_content_type(*first.refused))
         return kContentType;
     auto& s = session(ctx);
+    if (!s.charset_full_sync)
+        s.charset_full_sync =
+            full_sync(ctx, "full-charset", Ids::counter, Fields::dataset, kWithCharset);
+    if (s.charset_full_sync->data_accepted())
+        return kContentType;
     if (!s.bare_full_sync)
         s.bare_full_sync = full_sync(ctx, "full-bare", Ids::counter, Fields::bare);
     if (s.bare_full_sync->data_accepted())
@@ -328,7 +410,7 @@ std::optional<std::string_view> incremental_root(CheckContext& ctx)
     const auto& plain = plain_control(ctx);
     if (accepted(plain))
         return std::nullopt;
-    if (rejects_content_type(plain))
+    if (rejects_content_type(plain) || accepted(charset_control(ctx)))
         return kContentType;
     if (accepted(bare_control(ctx)))
         return kReservedFields;
@@ -449,13 +531,19 @@ CheckResult full_sync_sequence(CheckContext& ctx, const CheckInfo& info)
         if (closing_root(ctx) != info.id)
             return skipped(info,
                            run.what + " " + answered(r) +
-                               ", as does an empty batch [] of an incremental sync (see "
+                               ", as does an empty batch [] alone in an incremental sequence, "
+                               "while incremental batches of entities are accepted (see "
                                "sink.batch.empty)");
+        if (accepted(empty))
+            return failed(info,
+                          run.what + " " + answered(r) +
+                              ", while an empty batch [] of an incremental sync is accepted",
+                          {evidence(r, "a 2xx status"),
+                           comparison(empty, "an empty batch [] of an incremental sync")});
         return failed(info,
                       run.what + " " + answered(r) +
-                          ", while an empty batch [] of an incremental sync is accepted",
-                      {evidence(r, "a 2xx status"),
-                       comparison(empty, "an empty batch [] of an incremental sync")});
+                          ", while the data batches before it in the same sequence were accepted",
+                      {evidence(r, "a 2xx status")});
     }
     if (auto root = full_sync_root(ctx); root && *root != info.id) {
         const auto reason = *root == kReservedFields
@@ -474,7 +562,7 @@ CheckResult batch_accepted(CheckContext& ctx, const CheckInfo& info)
     first_full_sync(ctx);
     // spec §2.2: the plain JSON types, nested objects and lists included.
     auto batch = Json::array();
-    for (std::size_t n = 1; n <= 3; ++n) {
+    for (std::size_t n = 1; n <= at_most_batch(ctx, 3); ++n) {
         Json e = Json::object();
         e["_id"] = check_id("batch", n);
         e["name"] = "Kari Nordmann " + std::to_string(n);
@@ -492,10 +580,34 @@ CheckResult batch_accepted(CheckContext& ctx, const CheckInfo& info)
     if (auto bad = judge(ctx,
                          info,
                          r,
-                         "an incremental batch of 3 entities with numbers, booleans, null, lists "
-                         "and nested objects"))
+                         "an incremental batch of " + std::to_string(batch.size()) +
+                             " entities with numbers, booleans, null, lists and nested objects"))
         return *bad;
-    return passed(info);
+    // Sesam sends a new version of an entity whenever it changes: new versions of entities the
+    // receiver holds, `_previous` set.
+    const auto& update = update_control(ctx);
+    if (accepted(update))
+        return passed(info);
+    const auto what = "new versions of " + std::to_string(session(ctx).update_batch.size()) +
+                      " entities the receiver holds (_previous set)";
+    if (rejects_content_type(update))
+        return skipped(info, what + " answered 415" + kSeeContentType);
+    if (accepted(bare_update_control(ctx)))
+        return skipped(info,
+                       what + " " + answered(update) +
+                           "; without _updated, _previous, _ts and _hash they are accepted (see "
+                           "sink.entity.reserved-fields), so this cannot be judged");
+    if (auto root = incremental_root(ctx); root && *root != info.id)
+        return skipped(info, what + " " + answered(update) + not_judged(*root));
+    return failed(info,
+                  what + " " + answered(update) +
+                      ", while new entities in the same kind of batch are accepted: Sesam sends "
+                      "a new version of an entity whenever it changes",
+                  {evidence(update,
+                            "a 2xx status",
+                            session(ctx).update_batch[0]["_id"].get<std::string>(),
+                            "_previous"),
+                   comparison(plain_control(ctx), "a batch of new entities")});
 }
 
 CheckResult batch_empty(CheckContext& ctx, const CheckInfo& info)
@@ -517,8 +629,9 @@ CheckResult batch_empty(CheckContext& ctx, const CheckInfo& info)
                       {evidence(r, "a 2xx status"),
                        comparison(data, "the data batch before it in the same sequence")});
     }
-    // The data batch was refused: a lone [] is what a node sends on every incremental run with no
-    // changes, so it is judged on its own, in a sequence of its own.
+    // The data batch was refused: a lone [] is what the sink sends on an incremental run with no
+    // changes (spec §4.2: "always" a trailing empty POST, unconfirmed for incremental runs, the
+    // emulator's default, §12), so it is judged on its own, in a sequence of its own.
     em::PushSequence lone(em::new_sequence_id(), false);
     const auto& r = push(ctx, lone, Json::array());
     if (auto bad = judge(ctx,
@@ -536,22 +649,79 @@ CheckResult batch_empty(CheckContext& ctx, const CheckInfo& info)
 CheckResult entity_deleted(CheckContext& ctx, const CheckInfo& info)
 {
     first_full_sync(ctx);
-    // spec §4.3: deletions are entities with `_deleted: true`: one the receiver holds from the
-    // full sync, one it never saw.
-    auto deletions = Json::array();
-    for (auto content : {plain_content("full", 1), plain_content("deleted", 1)}) {
-        content["_deleted"] = true;
-        deletions.push_back(session(ctx).dataset.version(content));
+    // spec §4.3: deletions are entities with `_deleted: true`, each in a request of its own so
+    // that each is compared with its like: (a) one the receiver holds from the full sync, as a
+    // new version (`_previous` set); (b) one it never saw (`_previous` null).
+    // As many entities as the controls carry: the two differ in `_deleted` alone.
+    auto deletion = [&](std::string_view tag, std::size_t first, std::size_t second) {
+        auto batch = Json::array();
+        for (const auto n : {first, second}) {
+            if (batch.size() == at_most_batch(ctx, 2))
+                break;
+            auto content = plain_content(tag, n);
+            content["_deleted"] = true;
+            batch.push_back(session(ctx).dataset.version(content));
+        }
+        return batch;
+    };
+    const auto held = deletion("full", 1, 4); // update_control changes full-2 and full-3
+    const auto unknown = deletion("deleted", 1, 2);
+    em::PushSequence held_sequence(em::new_sequence_id(), false);
+    const auto& a = push(ctx, held_sequence, held);
+    em::PushSequence unknown_sequence(em::new_sequence_id(), false);
+    const auto& b = push(ctx, unknown_sequence, unknown);
+
+    std::vector<std::string> failures;
+    std::vector<std::string> unjudged;
+    std::vector<Evidence> found;
+    if (!accepted(a)) {
+        const auto what = "(a) deleting entities the receiver holds (" +
+                          held[0]["_id"].get<std::string>() + ", …)";
+        if (rejects_content_type(a)) {
+            unjudged.push_back(what + " answered 415 (see sink.content-type)");
+        } else if (accepted(update_control(ctx))) {
+            failures.push_back(what + " " + answered(a) +
+                               ", while new versions of entities it holds are accepted");
+            found.push_back(
+                evidence(a, "a 2xx status", held[0]["_id"].get<std::string>(), "_deleted"));
+            found.push_back(comparison(update_control(ctx), "a new version of a held entity"));
+        } else {
+            const auto root = accepted(bare_update_control(ctx)) ? kReservedFields
+                              : accepted(plain_control(ctx))     ? kBatchAccepted
+                                                                 : *incremental_root(ctx);
+            unjudged.push_back(what + " " + answered(a) +
+                               "; new versions of held entities are refused as well (see " +
+                               std::string(root) + ")");
+        }
     }
-    em::PushSequence sequence(em::new_sequence_id(), false);
-    const auto& r = push(ctx, sequence, deletions);
     if (auto bad = judge(ctx,
                          info,
-                         r,
-                         "an incremental batch of 2 _deleted: true entities",
-                         deletions[0]["_id"].get<std::string>(),
-                         "_deleted"))
-        return *bad;
+                         b,
+                         "(b) deleting entities the receiver never saw (" +
+                             unknown[0]["_id"].get<std::string>() + ", …)",
+                         unknown[0]["_id"].get<std::string>(),
+                         "_deleted")) {
+        if (bad->verdict == Verdict::failed) {
+            failures.push_back(bad->message);
+            for (auto& e : bad->evidence)
+                found.push_back(std::move(e));
+        } else {
+            unjudged.push_back(bad->message);
+        }
+    }
+    auto join = [](const std::vector<std::string>& parts) {
+        std::string out;
+        for (const auto& p : parts)
+            out += (out.empty() ? "" : "; ") + p;
+        return out;
+    };
+    if (!failures.empty())
+        return failed(info,
+                      join(failures) + (unjudged.empty() ? "" : "; " + join(unjudged)),
+                      std::move(found));
+    if (!unjudged.empty())
+        return skipped(info,
+                       join(unjudged) + (unjudged.size() == 1 ? "; the other part passed" : ""));
     return passed(info);
 }
 
@@ -560,9 +730,9 @@ CheckResult entity_reserved_fields(CheckContext& ctx, const CheckInfo& info)
     first_full_sync(ctx);
     // spec §2.1: a dataset sends its own _updated (integer offset), _previous (the version
     // before), _ts (microseconds) and _hash (32 hex digits) with every entity: here new versions
-    // of two entities of the full sync, so _previous is set.
+    // of entities of the full sync, so _previous is set.
     auto batch = Json::array();
-    for (std::size_t n = 1; n <= 2; ++n) {
+    for (std::size_t n = 2; n < 2 + at_most_batch(ctx, 2); ++n) {
         auto content = plain_content("full", n);
         content["name"] = "sesam-emu check entity " + std::to_string(n) + ", changed";
         batch.push_back(session(ctx).dataset.version(content));
@@ -571,8 +741,9 @@ CheckResult entity_reserved_fields(CheckContext& ctx, const CheckInfo& info)
     const auto& r = push(ctx, sequence, batch);
     if (accepted(r))
         return passed(info);
-    const auto what = std::string("new versions of 2 entities with _updated, _previous, _ts and "
-                                  "_hash, as a dataset sends them,");
+    const auto what = "new versions of " + std::to_string(batch.size()) +
+                      " entities with _updated, _previous, _ts and _hash, as a dataset sends "
+                      "them,";
     if (rejects_content_type(r))
         return skipped(info, what + " answered 415" + kSeeContentType);
     em::PushSequence bare_sequence(em::new_sequence_id(), false);
@@ -581,15 +752,16 @@ CheckResult entity_reserved_fields(CheckContext& ctx, const CheckInfo& info)
         return failed(info,
                       what + " " + answered(r) +
                           ", while the same entities without those four fields are accepted",
-                      {evidence(r, "a 2xx status", batch[0]["_id"].get<std::string>(), "_hash"),
+                      {evidence(r, "a 2xx status", batch[0]["_id"].get<std::string>()),
                        comparison(bare, "the same entities without the dataset's fields")});
     const auto root = incremental_root(ctx);
     if (root && *root != info.id)
         return skipped(info, what + " " + answered(r) + not_judged(*root));
     return skipped(info,
                    what + " " + answered(r) +
-                       ", and so do the same entities without those four fields: not a "
-                       "problem of the reserved fields, so this cannot be judged");
+                       ", and so do the same entities without those four fields: new versions "
+                       "of entities the receiver holds are refused (see sink.batch.accepted), so "
+                       "this cannot be judged");
 }
 
 CheckResult entity_transit(CheckContext& ctx, const CheckInfo& info)
@@ -610,7 +782,8 @@ CheckResult entity_transit(CheckContext& ctx, const CheckInfo& info)
     second["refs"] = {"~:crm:1", "~:crm:2"};
     auto batch = Json::array();
     batch.push_back(session(ctx).dataset.version(first));
-    batch.push_back(session(ctx).dataset.version(second));
+    if (at_most_batch(ctx, 2) == 2)
+        batch.push_back(session(ctx).dataset.version(second));
     em::PushSequence sequence(em::new_sequence_id(), false);
     const auto& r = push(ctx, sequence, batch);
     if (auto bad =
@@ -729,14 +902,18 @@ CheckResult redelivery(CheckContext& ctx, const CheckInfo& info)
 CheckResult request_id_per_sequence(CheckContext& ctx, const CheckInfo& info)
 {
     first_full_sync(ctx);
-    // spec §4.1, §12: request_id is a counter that restarts in each sequence, so two sequences
-    // carry the same request_id values; a receiver that keys on request_id alone refuses one.
+    // spec §4.1, §12: the request_id format is not documented; the emulator's default (and what
+    // Sesam staff's own receivers suggest, §4.1) is a counter that restarts in each sequence, so
+    // two sequences carry the same request_id values and a receiver keyed on request_id alone
+    // refuses one.
     const ServiceResponse* refused = nullptr;
     Json refused_batch;
     for (int s = 0; s < 2 && !refused; ++s) {
+        // New entities in each sequence: the two differ in nothing but sequence_id.
+        const std::string tag = s == 0 ? "request-id-a" : "request-id-b";
         em::PushSequence sequence(em::new_sequence_id(), false);
         for (std::size_t n = 0; n < 2 && !refused; ++n) {
-            auto batch = versions(ctx, "request-id", 2 * n + 1, 2);
+            auto batch = versions(ctx, tag, 2 * n + 1, 2);
             const auto& r = push(ctx, sequence, batch);
             if (!accepted(r)) {
                 refused = &r;

@@ -85,6 +85,18 @@ std::optional<std::string> no_continuation(const ServiceDescription& s)
     return std::nullopt;
 }
 
+/// For a failure that compared `_updated` strings by value: the declaration that would make them
+/// opaque tokens, taken in the order they come (spec §3.3), in case that is what they are.
+std::string opaque_hint(const ServiceResponse& r)
+{
+    const bool strings = std::any_of(r.entities.begin(), r.entities.end(), [](const auto& e) {
+        return e.updated && e.updated->kind == em::SinceValue::Kind::string;
+    });
+    return strings ? " (compared as text; if _updated is an opaque token, such as a queue "
+                     "offset, declare --is-since-comparable=false)"
+                   : "";
+}
+
 /// The full pull, or a skip result when it has no entities to judge.
 const ServiceResponse* entities_or_skip(CheckContext& ctx, const CheckInfo& info, CheckResult& skip)
 {
@@ -366,7 +378,7 @@ CheckResult since_exclusive(CheckContext& ctx, const CheckInfo& info)
             info,
             "continuing from entity \"" + from->id + "\" (_updated " + from->updated->to_json() +
                 ") returned " + std::to_string(found.count()) +
-                (ordered ? " entities up to and including it again"
+                (ordered ? " entities up to and including it again" + opaque_hint(*r)
                          : " entities that come at or before it in the full pull"));
     return passed(info);
 }
@@ -521,7 +533,8 @@ CheckResult chronological_order(CheckContext& ctx, const CheckInfo& info)
     if (!found.empty())
         return std::move(found).fail(info,
                                      "_updated decreases " + std::to_string(found.count()) +
-                                         " times although the source is declared chronological");
+                                         " times although the source is declared chronological" +
+                                         opaque_hint(*full));
     if (compared == 0)
         return skipped(info, "fewer than two entities with _updated: no order to judge");
     return passed(info);
@@ -549,6 +562,12 @@ CheckResult limit_honoured(CheckContext& ctx, const CheckInfo& info)
                                          " pages are longer than limit=" + std::to_string(limit));
     if (judged == 0)
         return skipped(info, "no page got a 2xx JSON array (see source.paging.terminates)");
+    const auto& full = ctx.full_pull();
+    if (full.ok() && full.entities.size() <= limit)
+        return skipped(info,
+                       "the full pull has " + std::to_string(full.entities.size()) +
+                           " entities, no more than limit=" + std::to_string(limit) +
+                           ", so limit was never exercised");
     return passed(info);
 }
 

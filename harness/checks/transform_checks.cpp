@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace sesam::harness {
 
 namespace em = sesam::emulator;
@@ -61,23 +63,38 @@ std::string batch(std::size_t count)
 /// Ids of the `_deleted: true` entities of deleted_batch().
 const char* const kDeletedIds = "sesam-emu-check-2, sesam-emu-check-3";
 
-/// Four entities, two of them deleted: a tombstone with only reserved fields and a deleted
-/// entity that keeps its content (spec §2.1).
-std::string deleted_batch()
+/// Up to four entities (never more than `max`, the transform's batch_size), the first two
+/// deleted as a dataset hands deletions on (spec §2.1): a tombstone with only the dataset's fields
+/// and a deleted version that keeps its content, each a later version (`_updated` 102, 103) of
+/// the live one (`_previous` 2, 3); then two live entities.
+std::string deleted_batch(std::size_t max)
 {
     auto out = ProbeJson::array();
-    out.push_back(test_entity(1));
     ProbeJson tombstone = ProbeJson::object();
     tombstone["_id"] = "sesam-emu-check-2";
     tombstone["_deleted"] = true;
-    tombstone["_updated"] = 2;
-    tombstone["_previous"] = nullptr;
-    tombstone["_ts"] = kWrittenAt + 2;
+    tombstone["_updated"] = 102;
+    tombstone["_previous"] = 2;
+    tombstone["_ts"] = kWrittenAt + 102;
     tombstone["_hash"] = em::entity_hash(tombstone.dump());
     out.push_back(std::move(tombstone));
-    out.push_back(test_entity(3, true));
+    auto deleted = test_entity(3, true);
+    deleted["_updated"] = 103;
+    deleted["_previous"] = 3;
+    deleted["_ts"] = kWrittenAt + 103;
+    out.push_back(std::move(deleted));
+    out.push_back(test_entity(1));
     out.push_back(test_entity(4));
+    while (out.size() > max)
+        out.erase(out.size() - 1);
     return out.dump();
+}
+
+/// A small batch: 3 entities, or fewer when the transform's batch_size is smaller (Sesam never
+/// posts more than batch_size, spec §5.1).
+std::size_t small_batch(const ServiceDescription& s)
+{
+    return std::clamp<std::size_t>(s.batch_size, 1, kSmallBatch);
 }
 
 std::size_t full_batch_size(const ServiceDescription& s)
@@ -120,23 +137,25 @@ CheckResult answered_with_array(const CheckInfo& info,
 
 CheckResult body_json_array(CheckContext& ctx, const CheckInfo& info)
 {
-    const auto& r = ctx.post({}, batch(kSmallBatch));
+    const auto n = small_batch(ctx.service());
+    const auto what = "a batch of " + std::to_string(n) + " entities";
+    const auto& r = ctx.post({}, batch(n));
     if (r.transport_error)
         return failed(info,
-                      "a batch of 3 entities got no response: " + *r.transport_error,
+                      what + " got no response: " + *r.transport_error,
                       {evidence(r, "", "", "a 2xx JSON array", *r.transport_error)});
     // A failing status is the business of the batch checks, which post the same entities: this
     // check is about the body of an answer that claims success (spec §15: 200 and then garbage).
     if (!is_2xx(r))
         return skipped(info,
-                       "a batch of 3 entities answered " + std::to_string(r.status) +
+                       what + " answered " + std::to_string(r.status) +
                            "; statuses are judged by transform.batch.full, .empty and .deleted");
     if (r.body_error)
         // spec §1, §15: Sesam would take a bare object as one entity, but the protocol demands
         // an array, and a batch answered by one object has lost data
         return failed(
             info,
-            "the answer to a batch of 3 entities is not one complete JSON array: " + *r.body_error,
+            "the answer to " + what + " is not one complete JSON array: " + *r.body_error,
             {evidence(
                 r, "", "", "one complete JSON array of entities", *r.body_error + body_shown(r))});
     return passed(info);
@@ -158,7 +177,7 @@ CheckResult entity_deleted(CheckContext& ctx, const CheckInfo& info)
 {
     // spec §5.1: `_deleted: true` entities pass through transforms like any other
     return answered_with_array(info,
-                               ctx.post({}, deleted_batch()),
+                               ctx.post({}, deleted_batch(ctx.service().batch_size)),
                                "a batch with _deleted: true entities",
                                kDeletedIds,
                                "_deleted");
@@ -166,11 +185,13 @@ CheckResult entity_deleted(CheckContext& ctx, const CheckInfo& info)
 
 CheckResult entity_id(CheckContext& ctx, const CheckInfo& info)
 {
-    const auto& r = ctx.post({}, batch(kSmallBatch));
+    const auto n = small_batch(ctx.service());
+    const auto& r = ctx.post({}, batch(n));
     if (!r.ok())
         return skipped(info,
-                       "a batch of 3 entities did not get a 2xx JSON array (see "
-                       "transform.body.json-array and transform.batch.full)");
+                       "a batch of " + std::to_string(n) +
+                           " entities did not get a 2xx JSON array (see "
+                           "transform.body.json-array and transform.batch.full)");
     Findings found;
     for (const auto& e : r.entities) {
         // spec §2.1: `_id` is always a string; the dataset the output goes to needs one
@@ -183,12 +204,14 @@ CheckResult entity_id(CheckContext& ctx, const CheckInfo& info)
                                    std::to_string(e.index) + ")"));
     }
     if (r.entities.empty())
-        return skipped(info, "the answer to a batch of 3 entities holds no entity to judge");
+        return skipped(info,
+                       "the answer to a batch of " + std::to_string(n) +
+                           " entities holds no entity to judge");
     if (found.empty())
         return passed(info);
-    const auto n = found.count();
+    const auto bad = found.count();
     return std::move(found).fail(info,
-                                 std::to_string(n) + " of " + std::to_string(r.entities.size()) +
+                                 std::to_string(bad) + " of " + std::to_string(r.entities.size()) +
                                      " output entities have no _id or one that is not a string");
 }
 
@@ -205,7 +228,8 @@ std::vector<Check> transform_checks()
         {{"transform.body.json-array",
           Role::transform,
           Severity::error,
-          "A batch of 3 entities is answered with one complete JSON array",
+          "A small batch (3 entities, at most batch_size) is answered with one complete JSON "
+          "array",
           "§5.1, §1, §15"},
          body_json_array},
         {{"transform.batch.empty",

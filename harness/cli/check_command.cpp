@@ -96,8 +96,14 @@ int run_check(CheckArgs& args)
         throw UsageError(bad->message);
     args.service.url = args.url;
     args.service.headers = args.http.parsed_headers();
-    if (args.page_size > 0)
+    if (args.page_size > 0) {
+        // spec §3.3: paging is allowed only with the chronological strategy on comparable values
+        if (!args.service.supports_since || !args.service.is_chronological ||
+            !args.service.is_since_comparable)
+            throw UsageError("--page-size needs --supports-since, --is-chronological and a "
+                             "comparable _updated (spec §3.3)");
         args.service.page_size = args.page_size;
+    }
     const auto transport_options = args.http.transport_options();
     const Role role = parse_role(args.role);
 

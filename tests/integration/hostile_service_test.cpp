@@ -212,6 +212,13 @@ TEST_F(HostileServiceTest, BadFlagsAndInputsAreOneLineUsageErrors)
         {"check http://127.0.0.1:9/e --role sink --header 'Content-Length: 3'",
          "sesam-emu: error: --header Content-Length: sesam-emu sets this header itself (it "
          "frames the request)"},
+        {"check http://127.0.0.1:9/e --role source --page-size 5",
+         "sesam-emu: error: --page-size needs --supports-since, --is-chronological and a "
+         "comparable _updated (spec §3.3)"},
+        {"check http://127.0.0.1:9/e --role source --supports-since --is-chronological "
+         "--is-since-comparable false --page-size 5",
+         "sesam-emu: error: --page-size needs --supports-since, --is-chronological and a "
+         "comparable _updated (spec §3.3)"},
         {"push http://127.0.0.1:9/e --header 'host: other'",
          "sesam-emu: error: --header host: sesam-emu sets this header itself (it frames the "
          "request)"},

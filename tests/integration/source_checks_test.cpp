@@ -285,6 +285,46 @@ INSTANTIATE_TEST_SUITE_P(OpaqueOffsets,
                              return std::string(param.param.name);
                          });
 
+TEST(SourceChecks, OpaqueTokensComparedByValueGetAHint)
+{
+    // Declared comparable (the default), the queue offsets "1".."12" compare as text: the
+    // failures say which declaration would make them opaque.
+    ScriptedServer server([&](const RawRequest& r, RawConnection& c) {
+        c.write(opaque_answer(OpaqueDefect::none, r.target));
+    });
+    ServiceDescription service;
+    service.url = server.base_url() + "/messages";
+    service.supports_since = true;
+    service.is_chronological = true;
+    const auto results = testing::run_role_checks(Role::source, service);
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed),
+              (std::vector<std::string>{"source.since.exclusive", "source.chronological.order"}));
+    for (const auto& r : results) {
+        if (r.verdict == Verdict::failed) {
+            EXPECT_NE(r.message.find("declare --is-since-comparable=false"), std::string::npos)
+                << r.message;
+        }
+    }
+}
+
+TEST(SourceChecks, ALimitNeverExercisedIsNotJudged)
+{
+    // 10 entities and limit=20: a source that ignores limit would pass unseen.
+    std::atomic<int> full_pulls{0};
+    ScriptedServer server([&](const RawRequest& r, RawConnection& c) {
+        c.write(answer(Defect::ignores_limit, r.target, full_pulls));
+    });
+    ServiceDescription service;
+    service.url = server.base_url() + "/entities";
+    service.supports_since = true;
+    service.is_chronological = true;
+    service.page_size = 20;
+    const auto results = testing::run_role_checks(Role::source, service);
+    EXPECT_EQ(testing::ids_with(results, Verdict::skipped),
+              std::vector<std::string>{"source.limit.honoured"});
+    EXPECT_EQ(testing::ids_with(results, Verdict::failed), std::vector<std::string>{});
+}
+
 TEST(SourceChecks, NeitherChronologicalNorComparableMeansSinceIsNeverSent)
 {
     std::atomic<int> full_pulls{0};
