@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -129,6 +130,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
             auto [ec, socket] = co_await acceptor.async_accept(nothrow_awaitable);
             if (ec == asio::error::operation_aborted || !acceptor.is_open())
                 co_return;
+            if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+                ec == asio::error::no_memory) {
+                // Out of file descriptors (EMFILE, ENFILE) or memory: accepting again at once
+                // would fail again and spin at 100 % CPU. Wait for connections to close.
+                asio::steady_timer pause(ioc, std::chrono::milliseconds(100));
+                co_await pause.async_wait(nothrow_awaitable);
+                continue;
+            }
             if (ec)
                 continue;
             asio::co_spawn(ioc, session(beast::tcp_stream(std::move(socket))), asio::detached);

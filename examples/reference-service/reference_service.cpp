@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 
@@ -85,8 +86,10 @@ std::optional<std::int64_t> parse_int(std::string_view text)
 struct ReferenceService::Impl {
     explicit Impl(Dataset data) : dataset(std::move(data)) {}
 
-    Dataset dataset;
-    // Every handler runs on the one thread of the io_context, so the receiver needs no lock.
+    Dataset dataset; ///< read only: handlers on any thread share it
+    // Handlers may run on several threads (serve runs the io_context on each core): the
+    // receiver, the one thing they change, is used under this lock.
+    std::mutex receiver_lock;
     Receiver receiver;
 
     /// spec §3: GET /entities with exclusive `since` and `limit`.
@@ -159,7 +162,10 @@ struct ReferenceService::Impl {
         const auto body = parse_json(req.body(), too_deep);
         if (body.is_discarded())
             return error_response(req.version(), http::status::bad_request, not_json(too_deep));
-        const auto answer = receiver.post(push, body);
+        const auto answer = [&] {
+            std::lock_guard lock(receiver_lock);
+            return receiver.post(push, body);
+        }();
         if (answer.status != 200)
             return error_response(
                 req.version(), static_cast<http::status>(answer.status), answer.message);
@@ -223,6 +229,7 @@ struct ReferenceService::Impl {
                 return error_response(req.version(),
                                       http::status::method_not_allowed,
                                       "use GET on /receiver/entities");
+            std::lock_guard lock(receiver_lock);
             return json_response(req.version(), http::status::ok, receiver.entities().dump());
         }
         if (path == "/transform") {

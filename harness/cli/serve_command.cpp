@@ -10,9 +10,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <thread>
+#include <vector>
 
 namespace sesam::harness {
 
@@ -25,6 +28,7 @@ struct ServeArgs {
     unsigned short port = 5000;
     std::string data;
     bool quiet = false;
+    unsigned threads = 0; ///< 0: one per core
 };
 
 int run_serve(const ServeArgs& args)
@@ -64,7 +68,16 @@ int run_serve(const ServeArgs& args)
         exit_ok);
     fmt::print("listening on {}\n", url);
     std::fflush(stdout);
+    // Connections are served on every core: the handlers share only read-only data and the
+    // receiver, which is locked.
+    const unsigned threads =
+        args.threads > 0 ? args.threads : std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::thread> workers;
+    for (unsigned i = 1; i < threads; ++i)
+        workers.emplace_back([&ioc] { ioc.run(); });
     ioc.run();
+    for (auto& w : workers)
+        w.join();
     signals.done();
     return exit_ok;
 }
@@ -90,6 +103,9 @@ Command add_serve_command(CLI::App& app)
                     "(default: the built-in sample, fixtures/datasets/people.json)")
         ->check(CLI::ExistingFile);
     cmd->add_flag("--quiet", args->quiet, "Do not log requests on stderr");
+    cmd->add_option(
+           "--threads", args->threads, "Threads serving connections (default: one per core)")
+        ->check(CLI::Range(1u, 256u));
     return {cmd, [args] { return run_serve(*args); }};
 }
 
