@@ -129,23 +129,6 @@ private:
     ResponseSink& sink_;
 };
 
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
 } // namespace
 
 struct BeastTransport::Impl {
@@ -333,7 +316,7 @@ struct BeastTransport::Impl {
             }
             // sesam-emu sends no Accept-Encoding: an encoded body would be taken for JSON text.
             if (auto encoding = find_header(parser.head.headers, "Content-Encoding");
-                encoding && !iequals(trim(*encoding), "identity")) {
+                encoding && !iequals(trim_ows(*encoding), "identity")) {
                 close();
                 co_return error(TransportErrc::bad_response,
                                 "the response has Content-Encoding: " + std::string(*encoding) +

@@ -5,15 +5,15 @@
 
 namespace sesam::emulator {
 
-namespace {
-
-bool iequals(std::string_view a, std::string_view b)
+bool iequals(std::string_view a, std::string_view b) noexcept
 {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) ==
                       std::tolower(static_cast<unsigned char>(y));
            });
 }
+
+namespace {
 
 bool is_token_char(char c)
 {
@@ -22,7 +22,9 @@ bool is_token_char(char c)
            std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-std::string_view trim(std::string_view s)
+} // namespace
+
+std::string_view trim_ows(std::string_view s) noexcept
 {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
         s.remove_prefix(1);
@@ -30,8 +32,6 @@ std::string_view trim(std::string_view s)
         s.remove_suffix(1);
     return s;
 }
-
-} // namespace
 
 std::optional<std::string_view> find_header(const HttpHeaders& headers, std::string_view name)
 {
@@ -62,8 +62,8 @@ std::optional<HttpHeader> parse_header_line(std::string_view line)
     auto colon = line.find(':');
     if (colon == std::string_view::npos)
         return std::nullopt;
-    auto name = trim(line.substr(0, colon));
-    auto value = trim(line.substr(colon + 1));
+    auto name = trim_ows(line.substr(0, colon));
+    auto value = trim_ows(line.substr(colon + 1));
     if (!is_token(name))
         return std::nullopt;
     if (value.find_first_of("\r\n") != std::string_view::npos)

@@ -17,6 +17,11 @@ struct HttpHeader {
 using HttpHeaders = std::vector<HttpHeader>;
 
 /// The value of the first header called `name` (case-insensitive), if any.
+/// ASCII case-insensitive equality (header names, tokens).
+bool iequals(std::string_view a, std::string_view b) noexcept;
+/// `s` without the spaces and tabs around it (RFC 9110 OWS).
+std::string_view trim_ows(std::string_view s) noexcept;
+
 std::optional<std::string_view> find_header(const HttpHeaders& headers, std::string_view name);
 
 /// Adds or replaces (case-insensitively) the header `name`.

@@ -278,27 +278,39 @@ const FullSyncRun& first_full_sync(CheckContext& ctx)
 }
 
 /// Controls: the same plain entities each time, so that each differs from the other in one thing.
+/// Sends `batch` as the one request of a new incremental sequence (request_id 1).
+const ServiceResponse&
+alone(CheckContext& ctx, const Json& batch, const std::string& content_type = kSesamContentType)
+{
+    em::PushSequence sequence(em::new_sequence_id(), false);
+    return push(ctx, sequence, batch, false, content_type);
+}
+
+/// The answer kept in `slot`, sending the request with `send` the first time it is asked for.
+template <class Send> const ServiceResponse& once(const ServiceResponse*& slot, Send send)
+{
+    if (!slot)
+        slot = &send();
+    return *slot;
+}
+
 const ServiceResponse& plain_control(CheckContext& ctx)
 {
     auto& s = session(ctx);
-    if (!s.plain) {
+    return once(s.plain, [&]() -> const ServiceResponse& {
         first_full_sync(ctx);
-        em::PushSequence sequence(em::new_sequence_id(), false);
         s.control_batch = versions(ctx, "control", 1, 2);
-        s.plain = &push(ctx, sequence, s.control_batch);
-    }
-    return *s.plain;
+        return alone(ctx, s.control_batch);
+    });
 }
 
 const ServiceResponse& bare_control(CheckContext& ctx)
 {
     auto& s = session(ctx);
-    if (!s.bare) {
+    return once(s.bare, [&]() -> const ServiceResponse& {
         plain_control(ctx);
-        em::PushSequence sequence(em::new_sequence_id(), false);
-        s.bare = &push(ctx, sequence, without_dataset_fields_each(s.control_batch));
-    }
-    return *s.bare;
+        return alone(ctx, without_dataset_fields_each(s.control_batch));
+    });
 }
 
 /// The plain batch again, in a new sequence, with a charset parameter in the Content-Type: a
@@ -306,66 +318,55 @@ const ServiceResponse& bare_control(CheckContext& ctx)
 const ServiceResponse& charset_control(CheckContext& ctx)
 {
     auto& s = session(ctx);
-    if (!s.charset) {
+    return once(s.charset, [&]() -> const ServiceResponse& {
         plain_control(ctx);
-        em::PushSequence sequence(em::new_sequence_id(), false);
-        s.charset = &push(ctx, sequence, s.control_batch, false, kWithCharset);
-    }
-    return *s.charset;
+        return alone(ctx, s.control_batch, kWithCharset);
+    });
 }
 
-/// New versions of two entities the receiver holds from the first full sync (`_previous` set):
-/// what Sesam sends whenever an entity changes.
+/// New versions of entities the receiver holds from the first full sync (`_previous` set): what
+/// Sesam sends whenever an entity changes.
 const ServiceResponse& update_control(CheckContext& ctx)
 {
     auto& s = session(ctx);
-    if (!s.update) {
+    return once(s.update, [&]() -> const ServiceResponse& {
         first_full_sync(ctx);
         s.update_batch = Json::array();
-        for (std::size_t n = 3; n < 3 + at_most_batch(ctx, 2); ++n) {
+        for (std::size_t n = 2; n < 2 + at_most_batch(ctx, 2); ++n) {
             auto content = plain_content("full", n);
             content["name"] = "sesam-emu check entity " + std::to_string(n) + ", changed";
             s.update_batch.push_back(s.dataset.version(content));
         }
-        em::PushSequence sequence(em::new_sequence_id(), false);
-        s.update = &push(ctx, sequence, s.update_batch);
-    }
-    return *s.update;
+        return alone(ctx, s.update_batch);
+    });
 }
 
 /// The same new versions without the dataset's fields.
 const ServiceResponse& bare_update_control(CheckContext& ctx)
 {
     auto& s = session(ctx);
-    if (!s.bare_update) {
+    return once(s.bare_update, [&]() -> const ServiceResponse& {
         update_control(ctx);
-        em::PushSequence sequence(em::new_sequence_id(), false);
-        s.bare_update = &push(ctx, sequence, without_dataset_fields_each(s.update_batch));
-    }
-    return *s.bare_update;
+        return alone(ctx, without_dataset_fields_each(s.update_batch));
+    });
 }
 
 const ServiceResponse& unique_control(CheckContext& ctx)
 {
     auto& s = session(ctx);
-    if (!s.unique) {
+    return once(s.unique, [&]() -> const ServiceResponse& {
         plain_control(ctx);
         UniqueIdSequence sequence(false);
-        s.unique = &sequence.push(ctx, s.control_batch);
-    }
-    return *s.unique;
+        return sequence.push(ctx, s.control_batch);
+    });
 }
 
 /// An empty batch [] alone in a new incremental sequence: what a node sends on an incremental
 /// run with no changes (spec §4.2).
 const ServiceResponse& empty_control(CheckContext& ctx)
 {
-    auto& s = session(ctx);
-    if (!s.lone_empty) {
-        em::PushSequence sequence(em::new_sequence_id(), false);
-        s.lone_empty = &push(ctx, sequence, Json::array());
-    }
-    return *s.lone_empty;
+    return once(session(ctx).lone_empty,
+                [&]() -> const ServiceResponse& { return alone(ctx, Json::array()); });
 }
 
 /// Why the closing empty batch of a full sync is refused: every [] is, while incremental batches
@@ -495,8 +496,7 @@ CheckResult incremental_first(CheckContext& ctx, const CheckInfo& info)
         return skipped(info, "a full sync was already sent to the receiver in this run");
     // spec §4.3, §4.4: a pipe that has an offset sends incremental batches to a receiver that was
     // reset or redeployed; receivers should accept incremental requests as they come.
-    em::PushSequence sequence(em::new_sequence_id(), false);
-    const auto& r = push(ctx, sequence, versions(ctx, "first", 1, 2));
+    const auto& r = alone(ctx, versions(ctx, "first", 1, 2));
     if (accepted(r))
         return passed(info);
     const auto what = std::string("an incremental batch before any full sync");
@@ -575,8 +575,7 @@ CheckResult batch_accepted(CheckContext& ctx, const CheckInfo& info)
         e["address"] = {{"street", "Storgata " + std::to_string(n)}, {"zip", 9008}};
         batch.push_back(session(ctx).dataset.version(e));
     }
-    em::PushSequence sequence(em::new_sequence_id(), false);
-    const auto& r = push(ctx, sequence, batch);
+    const auto& r = alone(ctx, batch);
     if (auto bad = judge(ctx,
                          info,
                          r,
@@ -632,8 +631,7 @@ CheckResult batch_empty(CheckContext& ctx, const CheckInfo& info)
     // The data batch was refused: a lone [] is what the sink sends on an incremental run with no
     // changes (spec §4.2: "always" a trailing empty POST, unconfirmed for incremental runs, the
     // emulator's default, §12), so it is judged on its own, in a sequence of its own.
-    em::PushSequence lone(em::new_sequence_id(), false);
-    const auto& r = push(ctx, lone, Json::array());
+    const auto& r = alone(ctx, Json::array());
     if (auto bad = judge(ctx,
                          info,
                          r,
@@ -666,10 +664,8 @@ CheckResult entity_deleted(CheckContext& ctx, const CheckInfo& info)
     };
     const auto held = deletion("full", 1, 4); // update_control changes full-2 and full-3
     const auto unknown = deletion("deleted", 1, 2);
-    em::PushSequence held_sequence(em::new_sequence_id(), false);
-    const auto& a = push(ctx, held_sequence, held);
-    em::PushSequence unknown_sequence(em::new_sequence_id(), false);
-    const auto& b = push(ctx, unknown_sequence, unknown);
+    const auto& a = alone(ctx, held);
+    const auto& b = alone(ctx, unknown);
 
     std::vector<std::string> failures;
     std::vector<std::string> unjudged;
@@ -737,8 +733,7 @@ CheckResult entity_reserved_fields(CheckContext& ctx, const CheckInfo& info)
         content["name"] = "sesam-emu check entity " + std::to_string(n) + ", changed";
         batch.push_back(session(ctx).dataset.version(content));
     }
-    em::PushSequence sequence(em::new_sequence_id(), false);
-    const auto& r = push(ctx, sequence, batch);
+    const auto& r = alone(ctx, batch);
     if (accepted(r))
         return passed(info);
     const auto what = "new versions of " + std::to_string(batch.size()) +
@@ -746,8 +741,7 @@ CheckResult entity_reserved_fields(CheckContext& ctx, const CheckInfo& info)
                       "them,";
     if (rejects_content_type(r))
         return skipped(info, what + " answered 415" + kSeeContentType);
-    em::PushSequence bare_sequence(em::new_sequence_id(), false);
-    const auto& bare = push(ctx, bare_sequence, without_dataset_fields_each(batch));
+    const auto& bare = alone(ctx, without_dataset_fields_each(batch));
     if (accepted(bare))
         return failed(info,
                       what + " " + answered(r) +
@@ -784,8 +778,7 @@ CheckResult entity_transit(CheckContext& ctx, const CheckInfo& info)
     batch.push_back(session(ctx).dataset.version(first));
     if (at_most_batch(ctx, 2) == 2)
         batch.push_back(session(ctx).dataset.version(second));
-    em::PushSequence sequence(em::new_sequence_id(), false);
-    const auto& r = push(ctx, sequence, batch);
+    const auto& r = alone(ctx, batch);
     if (auto bad =
             judge(ctx, info, r, "an incremental batch with every transit type (~t ~f ~b ~u ~r ~:)"))
         return *bad;

@@ -220,45 +220,40 @@ std::string ChildProcess::first_line(int timeout_ms)
     return "";
 }
 
+int ChildProcess::reap(int timeout_ms, bool block)
+{
+    int status = 0;
+    struct rusage usage {};
+    for (int waited = 0;; waited += 20) {
+        if (::wait4(pid_, &status, block ? 0 : WNOHANG, &usage) == pid_)
+            break;
+        if (waited >= timeout_ms)
+            return -1;
+        ::usleep(20000);
+    }
+    peak_rss_kb_ = usage.ru_maxrss;
+    pid_ = -1;
+    ::close(out_fd_);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int ChildProcess::terminate()
 {
     if (pid_ <= 0)
         return -1;
     ::kill(pid_, SIGTERM);
-    int status = 0;
-    struct rusage usage {};
-    for (int i = 0; i < 100; ++i) {
-        if (::wait4(pid_, &status, WNOHANG, &usage) == pid_) {
-            peak_rss_kb_ = usage.ru_maxrss;
-            pid_ = -1;
-            ::close(out_fd_);
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        ::usleep(20000);
-    }
+    if (const int code = reap(2000, false); code >= 0)
+        return code;
     ::kill(pid_, SIGKILL);
-    ::wait4(pid_, &status, 0, &usage);
-    peak_rss_kb_ = usage.ru_maxrss;
-    pid_ = -1;
-    ::close(out_fd_);
-    return 128 + SIGKILL;
+    return reap(0, true);
 }
 
 int ChildProcess::wait(int timeout_ms)
 {
     if (pid_ <= 0)
         return -1;
-    int status = 0;
-    struct rusage usage {};
-    for (int waited = 0; waited < timeout_ms; waited += 20) {
-        if (::wait4(pid_, &status, WNOHANG, &usage) == pid_) {
-            peak_rss_kb_ = usage.ru_maxrss;
-            pid_ = -1;
-            ::close(out_fd_);
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        ::usleep(20000);
-    }
+    if (const int code = reap(timeout_ms, false); code >= 0)
+        return code;
     return terminate();
 }
 

@@ -101,6 +101,10 @@ public:
     long peak_rss_kb() const { return peak_rss_kb_; }
 
 private:
+    /// Waits up to `timeout_ms` (or, with `block`, until it ends) for the child; its exit status,
+    /// or -1 when it has not ended.
+    int reap(int timeout_ms, bool block);
+
     long peak_rss_kb_ = 0;
     int pid_ = -1;
     int out_fd_ = -1;
