@@ -324,6 +324,19 @@ const ServiceResponse& charset_control(CheckContext& ctx)
     });
 }
 
+/// New versions of full-2 and full-3 (at most a batch), which the receiver holds from the first
+/// full sync: content changed, `_previous` set.
+Json held_versions(CheckContext& ctx)
+{
+    auto batch = Json::array();
+    for (std::size_t n = 2; n < 2 + at_most_batch(ctx, 2); ++n) {
+        auto content = plain_content("full", n);
+        content["name"] = "sesam-emu check entity " + std::to_string(n) + ", changed";
+        batch.push_back(session(ctx).dataset.version(content));
+    }
+    return batch;
+}
+
 /// New versions of entities the receiver holds from the first full sync (`_previous` set): what
 /// Sesam sends whenever an entity changes.
 const ServiceResponse& update_control(CheckContext& ctx)
@@ -331,12 +344,7 @@ const ServiceResponse& update_control(CheckContext& ctx)
     auto& s = session(ctx);
     return once(s.update, [&]() -> const ServiceResponse& {
         first_full_sync(ctx);
-        s.update_batch = Json::array();
-        for (std::size_t n = 2; n < 2 + at_most_batch(ctx, 2); ++n) {
-            auto content = plain_content("full", n);
-            content["name"] = "sesam-emu check entity " + std::to_string(n) + ", changed";
-            s.update_batch.push_back(s.dataset.version(content));
-        }
+        s.update_batch = held_versions(ctx);
         return alone(ctx, s.update_batch);
     });
 }
@@ -727,12 +735,7 @@ CheckResult entity_reserved_fields(CheckContext& ctx, const CheckInfo& info)
     // spec §2.1: a dataset sends its own _updated (integer offset), _previous (the version
     // before), _ts (microseconds) and _hash (32 hex digits) with every entity: here new versions
     // of entities of the full sync, so _previous is set.
-    auto batch = Json::array();
-    for (std::size_t n = 2; n < 2 + at_most_batch(ctx, 2); ++n) {
-        auto content = plain_content("full", n);
-        content["name"] = "sesam-emu check entity " + std::to_string(n) + ", changed";
-        batch.push_back(session(ctx).dataset.version(content));
-    }
+    const auto batch = held_versions(ctx);
     const auto& r = alone(ctx, batch);
     if (accepted(r))
         return passed(info);
