@@ -101,9 +101,12 @@ private:
                        beast::string_view value,
                        error_code&) override
     {
-        head.headers.push_back({std::string(name), std::string(value)});
+        // Beast reports the trailer fields of a chunked body here too, after the head went to
+        // the sink: they are not headers (RFC 9110 §6.5.1) and are not merged into the head.
+        if (!header_done_)
+            head.headers.push_back({std::string(name), std::string(value)});
     }
-    void on_header_impl(error_code&) override {}
+    void on_header_impl(error_code&) override { header_done_ = true; }
     void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
     std::size_t on_body_impl(beast::string_view body, error_code& ec) override
     {
@@ -127,6 +130,7 @@ private:
     }
 
     ResponseSink& sink_;
+    bool header_done_ = false;
 };
 
 } // namespace
@@ -175,6 +179,9 @@ struct BeastTransport::Impl {
         auto [rec, endpoints] =
             co_await state->resolver.async_resolve(t.host, t.port, nothrow_awaitable);
         state->timer.cancel();
+        // A signal handled while resolving found no stream to cancel: stop here.
+        if (cancelled)
+            co_return error(TransportErrc::interrupted, "interrupted");
         if (rec) {
             if (state->timed_out)
                 co_return error(TransportErrc::connect_timeout,
@@ -186,7 +193,7 @@ struct BeastTransport::Impl {
         stream.emplace(ioc);
         stream->expires_after(options.connect_timeout);
         auto [cec, endpoint] = co_await stream->async_connect(endpoints, nothrow_awaitable);
-        if (cec) {
+        if (cec || cancelled) {
             close();
             if (cec == beast::error::timeout)
                 co_return error(TransportErrc::connect_timeout,

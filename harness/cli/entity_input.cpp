@@ -45,6 +45,7 @@ void check_interrupt(const std::string& name)
 
 std::unique_ptr<std::FILE, FileCloser> open_input(const std::string& path)
 {
+    check_interrupt(path); // a signal before the open would not interrupt it
     std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
     if (!f && errno == EINTR)
         interrupted(path);

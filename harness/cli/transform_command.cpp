@@ -7,6 +7,7 @@
 #include "harness/cli/entity_output.hpp"
 #include "harness/cli/exit_codes.hpp"
 #include "harness/cli/http_options.hpp"
+#include "harness/cli/input_interrupt.hpp"
 #include "harness/cli/interrupt_guard.hpp"
 
 #include <CLI/CLI.hpp>
@@ -47,6 +48,7 @@ int run_transform(const TransformArgs& args)
     boost::asio::io_context ioc;
     em::BeastTransport transport(ioc, transport_options);
     InterruptGuard guard(ioc, transport);
+    InputInterruptGuard interruptible; // a blocked read of --input returns too
     const auto recorder = args.http.recorder(transport);
     em::TransformClient client(
         client_transport(recorder, transport), options, [&](const em::EntityView& e) {

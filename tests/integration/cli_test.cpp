@@ -157,7 +157,7 @@ TEST_F(CliTest, SigtermWhileWaitingExits130)
         [](const RawRequest&, RawConnection&) { std::this_thread::sleep_for(1s); });
     ChildProcess pull(kBinary + " pull " + server.base_url() + "/e -o /dev/null --state " +
                       path("s.db"));
-    std::this_thread::sleep_for(300ms);
+    ASSERT_TRUE(pull.wait_until_catches(SIGTERM));
     EXPECT_EQ(pull.terminate(), 130);
 }
 

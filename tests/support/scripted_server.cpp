@@ -3,18 +3,22 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 namespace sesam::testing {
@@ -246,6 +250,30 @@ int ChildProcess::terminate()
         return code;
     ::kill(pid_, SIGKILL);
     return reap(0, true);
+}
+
+bool ChildProcess::wait_until_catches(int signal, int timeout_ms) const
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    const auto bit = std::uint64_t{1} << (signal - 1);
+    const auto self = std::filesystem::read_symlink("/proc/self/exe");
+    do {
+        // Until the command is exec'd, the child is a copy of this process, or the shell.
+        std::error_code ec;
+        const auto exe =
+            std::filesystem::read_symlink("/proc/" + std::to_string(pid_) + "/exe", ec);
+        const auto name = exe.filename().string();
+        if (ec || exe == self || name == "sh" || name == "dash" || name == "bash") {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            continue;
+        }
+        std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+        for (std::string line; std::getline(status, line);)
+            if (line.rfind("SigCgt:", 0) == 0 && (std::stoull(line.substr(7), nullptr, 16) & bit))
+                return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
 }
 
 int ChildProcess::wait(int timeout_ms)

@@ -97,6 +97,10 @@ public:
     /// Waits for the child to end by itself (at most `timeout_ms`, then SIGKILL); returns its exit
     /// status as terminate() does.
     int wait(int timeout_ms = 30000);
+    /// Waits until the child catches `signal` (its handler is installed: SigCgt in
+    /// /proc/PID/status), at most `timeout_ms`; false on timeout. A readiness sign that does not
+    /// depend on how fast the child starts (sanitizer builds start slowly).
+    bool wait_until_catches(int signal, int timeout_ms = 10000) const;
     /// The child's peak resident memory (getrusage of the ended child), in KiB.
     long peak_rss_kb() const { return peak_rss_kb_; }
 
