@@ -941,6 +941,28 @@ std::optional<std::int64_t> DatasetStore::max_updated(std::string_view dataset) 
     return st.integer(0) - 1;
 }
 
+void DatasetStore::drop(std::string_view dataset)
+{
+    for (const char* sql : {"DELETE FROM entity_versions WHERE ds IN "
+                            "(SELECT ds FROM datasets WHERE name = ?1)",
+                            "DELETE FROM latest_entities WHERE ds IN "
+                            "(SELECT ds FROM datasets WHERE name = ?1)",
+                            "DELETE FROM datasets WHERE name = ?1"}) {
+        Statement st(db_, path_, sql);
+        st.bind(1, dataset);
+        st.step("cannot drop dataset " + std::string(dataset));
+    }
+}
+
+std::vector<std::string> DatasetStore::names() const
+{
+    std::vector<std::string> out;
+    Statement st(db_, path_, "SELECT name FROM datasets ORDER BY name");
+    while (st.step("cannot list the datasets"))
+        out.emplace_back(st.text(0));
+    return out;
+}
+
 void DatasetStore::set_clock(std::function<std::int64_t()> now_micros)
 {
     now_micros_ = std::move(now_micros);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct sqlite3;
 
@@ -98,6 +99,12 @@ public:
 
     /// The highest `_updated` in the dataset, or nullopt when it is empty.
     std::optional<std::int64_t> max_updated(std::string_view dataset) const;
+
+    /// Deletes `dataset` with every version (nothing when it does not exist). Throws StoreError.
+    void drop(std::string_view dataset);
+
+    /// The names of the datasets, sorted.
+    std::vector<std::string> names() const;
 
     /// Replaces the clock (microseconds since the epoch) used for `_ts`; for tests.
     void set_clock(std::function<std::int64_t()> now_micros);

@@ -40,5 +40,7 @@ Command add_push_command(CLI::App& app);
 Command add_transform_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
 Command add_replay_command(CLI::App& app);
+Command add_plan_command(CLI::App& app);
+Command add_run_command(CLI::App& app);
 
 } // namespace sesam::harness

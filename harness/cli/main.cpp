@@ -2,6 +2,7 @@
 #include "harness/cli/command.hpp"
 #include "harness/cli/exit_codes.hpp"
 #include "harness/fixture/fixture_writer.hpp"
+#include "harness/node/config.hpp"
 #include "harness/report/report_file.hpp"
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,7 @@
 
 #include <csignal>
 #include <exception>
+#include <string_view>
 #include <vector>
 
 int main(int argc, char** argv)
@@ -32,7 +34,9 @@ int main(int argc, char** argv)
                                   add_push_command(app),
                                   add_transform_command(app),
                                   add_serve_command(app),
-                                  add_replay_command(app)};
+                                  add_replay_command(app),
+                                  add_plan_command(app),
+                                  add_run_command(app)};
 
     try {
         app.parse(argc, argv);
@@ -50,6 +54,15 @@ int main(int argc, char** argv)
     } catch (const Interrupted& e) {
         fmt::print(stderr, "sesam-emu: interrupted: {}\n", e.what());
         return exit_interrupted;
+    } catch (const node::ConfigError& e) {
+        // One line per problem, each naming its file and JSON path.
+        std::string_view rest = e.what();
+        while (!rest.empty()) {
+            const auto nl = rest.find('\n');
+            fmt::print(stderr, "sesam-emu: error: {}\n", rest.substr(0, nl));
+            rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+        }
+        return exit_usage;
     } catch (const UsageError& e) {
         fmt::print(stderr, "sesam-emu: error: {}\n", e.what());
         return exit_usage;

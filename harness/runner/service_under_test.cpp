@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <netdb.h>
 #include <poll.h>
@@ -225,6 +226,9 @@ Captured run_captured(const std::string& path,
 /// The last lines a service wrote, bounded in count and length.
 class OutputRing {
 public:
+    /// Called with each complete line, under the ring's lock (on the reader thread).
+    std::function<void(const std::string&)> on_line;
+
     void append(std::string_view data)
     {
         const std::lock_guard lock(mutex_);
@@ -243,6 +247,8 @@ public:
     {
         {
             const std::lock_guard lock(mutex_);
+            if (!partial_.empty())
+                finish_line();
             eof_ = true;
         }
         eof_cv_.notify_all();
@@ -275,6 +281,8 @@ private:
             partial_.pop_back();
         if (truncated_)
             partial_ += " [line truncated]";
+        if (on_line)
+            on_line(partial_);
         lines_.push_back(std::exchange(partial_, {}));
         truncated_ = false;
         if (lines_.size() > kMaxLines)
@@ -764,6 +772,7 @@ std::unique_ptr<ServiceUnderTest> ServiceUnderTest::start(const ServiceSpec& spe
 
     auto impl = std::make_unique<Impl>();
     impl->spec = spec;
+    impl->output.on_line = spec.on_output_line;
     // Owned from here on, so every failure below stops what was started.
     std::unique_ptr<ServiceUnderTest> service(new ServiceUnderTest(std::move(impl)));
     if (spec.command)

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -33,6 +34,9 @@ struct ServiceSpec {
     /// of this path answers 2xx (a plain HTTP/1.1 GET: needs an http:// URL).
     std::optional<std::string> ready_path;
     std::chrono::milliseconds stop_grace{std::chrono::seconds(5)}; ///< SIGTERM → SIGKILL
+    /// Called with each line the service writes (stdout and stderr), as it comes, on a thread
+    /// of the service's own: e.g. to keep a log file. Must not throw.
+    std::function<void(const std::string&)> on_output_line;
 };
 
 /// The service could not be started or did not become ready (exit code 3). The message says

@@ -1,0 +1,87 @@
+#include "harness/cli/node_options.hpp"
+
+#include "harness/cli/command.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace sesam::harness {
+
+std::pair<std::string, std::string> split_assignment(const std::string& text, const char* flag)
+{
+    const auto eq = text.find('=');
+    if (eq == std::string::npos || eq == 0)
+        throw UsageError(std::string(flag) + ": '" + text.substr(0, eq) + "' is not NAME=VALUE");
+    return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+node::Plan NodeArgs::plan(bool profile_given) const
+{
+    node::VariableSources sources;
+    sources.profile = profile;
+    for (const auto& f : variable_files)
+        sources.variable_files.emplace_back(f);
+    for (const auto& v : vars)
+        sources.vars.push_back(split_assignment(v, "--var"));
+    for (const auto& f : secrets_files)
+        sources.secrets_files.emplace_back(f);
+    for (const auto& s : secrets)
+        sources.secrets.push_back(split_assignment(s, "--secret"));
+    sources.allow_undefined = allow_undefined;
+
+    std::optional<std::filesystem::path> whitelist;
+    if (!whitelist_file.empty())
+        whitelist = whitelist_file;
+    const auto config_read = node::load_config(config, whitelist);
+    const auto variables = node::load_variables(config_read.root, sources, profile_given);
+    node::PlanOptions options;
+    options.pipes = pipes;
+    options.skip_unsupported = skip_unsupported;
+    return node::make_plan(config_read, variables, options);
+}
+
+void add_node_options(CLI::App& cmd, NodeArgs& args, bool with_pipe_selection)
+{
+    cmd.add_option("CONFIG",
+                   args.config,
+                   "The node configuration: a folder in sesam-py's layout (pipes/, systems/, "
+                   "node-metadata.conf.json, <profile>-env.json, expected/, testdata/) or one "
+                   "JSON file holding an array of pipes and systems")
+        ->required();
+    cmd.add_option("--profile",
+                   args.profile,
+                   "Read the variables of <profile>-env.json in CONFIG, as sesam-py does")
+        ->default_str("test");
+    cmd.add_option("--variables",
+                   args.variable_files,
+                   "A JSON object of variables ($ENV); repeatable, later files win over earlier "
+                   "ones and over the profile's file")
+        ->allow_extra_args(false);
+    cmd.add_option("--var", args.vars, "NAME=VALUE: a variable (a string), winning over files")
+        ->allow_extra_args(false);
+    cmd.add_option("--secrets-file",
+                   args.secrets_files,
+                   "A JSON object of secrets ($SECRET), optionally with {\"systems\": {\"<id>\": "
+                   "{...}}} of system-local secrets that win for that system; repeatable")
+        ->allow_extra_args(false);
+    cmd.add_option("--secret",
+                   args.secrets,
+                   "NAME=VALUE: a secret; its value never appears in any output, log, report, "
+                   "fixture or state file")
+        ->allow_extra_args(false);
+    cmd.add_flag("--allow-undefined",
+                 args.allow_undefined,
+                 "Leave an undefined $ENV/$SECRET reference as written instead of refusing the "
+                 "configuration");
+    cmd.add_option("--whitelist-file",
+                   args.whitelist_file,
+                   "Read only the files it lists (sesam-py's format: one relative path a line)");
+    cmd.add_flag("--skip-unsupported",
+                 args.skip_unsupported,
+                 "Leave out pipes with a stage sesam-emu does not run (dtl, sql, …) and no "
+                 "expected/ or testdata/ file to stand in for its output");
+    if (with_pipe_selection)
+        cmd.add_option("--pipe", args.pipes, "Run only this pipe; repeatable (default: all)")
+            ->allow_extra_args(false);
+}
+
+} // namespace sesam::harness

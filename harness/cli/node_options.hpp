@@ -1,0 +1,42 @@
+#pragma once
+
+#include "harness/node/plan.hpp"
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+} // namespace CLI
+
+namespace sesam::harness {
+
+/// The options that read a node configuration (`plan`, `run`, `check --pipe`): CONFIG, the
+/// variable and secret sources, the whitelist and the pipe selection.
+struct NodeArgs {
+    std::string config;
+    std::string profile = "test";
+    std::vector<std::string> variable_files;
+    std::vector<std::string> vars; ///< NAME=VALUE
+    std::vector<std::string> secrets_files;
+    std::vector<std::string> secrets; ///< NAME=VALUE
+    bool allow_undefined = false;
+    std::string whitelist_file;
+    std::vector<std::string> pipes;
+    bool skip_unsupported = false;
+
+    /// Loads CONFIG and makes the plan. Throws node::ConfigError (exit 2) listing every problem,
+    /// UsageError for a bad flag value.
+    node::Plan plan(bool profile_given) const;
+};
+
+/// Adds CONFIG (positional, required unless `config_optional`) and --profile, --variables,
+/// --var, --secrets-file, --secret, --allow-undefined, --whitelist-file and --skip-unsupported;
+/// --pipe when `with_pipe_selection`.
+void add_node_options(CLI::App& cmd, NodeArgs& args, bool with_pipe_selection);
+
+/// Splits `NAME=VALUE` (the first `=`); throws UsageError naming `flag` when there is none or
+/// the name is empty.
+std::pair<std::string, std::string> split_assignment(const std::string& text, const char* flag);
+
+} // namespace sesam::harness

@@ -1,0 +1,60 @@
+#pragma once
+
+#include "harness/fixture/redactor.hpp"
+#include "harness/node/plan.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace sesam::harness::node {
+
+/// How `run` runs a plan.
+struct RunOptions {
+    std::string state = ".sesam-emu/state.db";      ///< offsets, datasets and push sequences
+    bool reset = false;                             ///< forget offsets and datasets first
+    int max_rounds = 100;                           ///< sesam-py's run-all-pipes cap (§4.5)
+    std::map<std::string, std::string> system_exec; ///< id → command (PORT set to a free port)
+    std::map<std::string, std::string> system_url;  ///< id → URL of a running service
+    std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};
+    std::filesystem::path log_dir = ".sesam-emu/logs"; ///< `<system>.log`, secrets masked
+    std::optional<std::string> docker;                 ///< the docker CLI (default: on PATH)
+};
+
+/// A system or a service failed: the message names the pipe, the system and the request, and
+/// ends with the tail of the system's log (exit 3).
+class SystemFailure : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// A run cut short by SIGINT/SIGTERM (exit 130); systems are removed first.
+class RunInterrupted : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Runs the pipes of a plan that run, in the order of the dataset graph, round after round until
+/// two rounds in a row change nothing (sesam-config.md §4.5, §7.4), with the systems they use
+/// started first and removed on every way out. `print` gets one summary line per pipe run and
+/// a total, with every secret masked. Throws ConfigError (a plan that does not settle, a bad
+/// stage option), SystemFailure, RunInterrupted.
+void run_plan(const Plan& plan,
+              const RunOptions& options,
+              const Redactor& redactor,
+              const std::function<void(const std::string&)>& print);
+
+/// The entity `json` (one object) with namespaces added (sesam-config.md §2.4): `_id` gets
+/// `identity:`, every property not starting with `_` or `$` gets `property:`.
+std::string
+add_namespaces(std::string_view json, const std::string& identity, const std::string& property);
+/// The entity with namespaces removed: `ns:key` → `key`, an `_id` `ns:x` → `x`, and namespaced
+/// identifiers `~:ns:x` → `~:x` in property values (also in lists), as endpoint and json sinks
+/// send them.
+std::string remove_namespaces(std::string_view json);
+
+} // namespace sesam::harness::node
