@@ -3,6 +3,7 @@
 #include "emulator/http/url.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <set>
@@ -56,7 +57,7 @@ public:
     {
         plan_.root = config_.root;
         if (config_.metadata) {
-            const auto metadata = expander_.expand(*config_.metadata);
+            const auto metadata = expand(*config_.metadata);
             if (const auto it = metadata.find("namespaced_identifiers");
                 it != metadata.end() && it->is_boolean())
                 plan_.namespaced_identifiers = it->get<bool>();
@@ -75,8 +76,6 @@ public:
                     if (stage->runs && !stage->system.empty())
                         if (auto* s = system_of(stage->system))
                             s->used = true;
-        for (const auto& p : expander_.problems())
-            problems_.push_back(p);
         if (!problems_.empty())
             throw ConfigError(problems_);
         plan_.secret_values = expander_.secret_values();
@@ -90,6 +89,15 @@ private:
         for (auto& t : pipe.transforms)
             out.push_back(&t);
         out.push_back(&pipe.sink);
+        return out;
+    }
+
+    /// The entity expanded, its problems listed where it comes in the files.
+    Json expand(const ConfigEntity& entity)
+    {
+        auto out = expander_.expand(entity);
+        for (auto& p : expander_.take_problems())
+            problems_.push_back(std::move(p));
         return out;
     }
 
@@ -129,7 +137,7 @@ private:
         s.id = entity.id;
         s.type = entity.type;
         s.origin = entity.origin;
-        s.config = expander_.expand(entity);
+        s.config = expand(entity);
         const auto& c = s.config;
         s.connect_timeout = number(s.origin, c, "connect_timeout", "", 60);
         s.read_timeout = number(s.origin, c, "read_timeout", "", 1800);
@@ -197,8 +205,13 @@ private:
     {
         StagePlan st;
         st.role = role;
-        if (auto bad = resolve_conditional(config, pointer, pipe.origin))
+        st.config = Json::object();
+        st.pointer = pointer;
+        if (auto bad = resolve_conditional(config, pointer, pipe.origin)) {
             problems_.push_back(*bad);
+            st.runs = true; // one problem is enough: not "not run" as well
+            return st;
+        }
         st.pointer = pointer;
         if (!config.is_object()) {
             problem(pipe.origin, pointer, "a " + role + " is an object with a type");
@@ -227,8 +240,59 @@ private:
             else if (!st.system.empty() && !system)
                 problem(pipe.origin, pointer + "/system", "no system \"" + st.system + "\"");
         }
+        check_types(pipe, config, pointer);
         st.config = std::move(config);
         return st;
+    }
+
+    /// The stage properties a run reads, each of the type Sesam documents (§2.3): a wrong one is
+    /// a problem here, not a surprise in the middle of a run.
+    void check_types(const PipePlan& pipe, const Json& config, const std::string& pointer)
+    {
+        for (const char* key : {"supports_since",
+                                "is_chronological",
+                                "is_since_comparable",
+                                "add_namespaces",
+                                "remove_namespaces"})
+            if (const auto it = config.find(key); it != config.end() && !it->is_boolean())
+                problem(pipe.origin, pointer + "/" + key, "must be true or false");
+        for (const char* key : {"page_size", "batch_size"})
+            if (const auto it = config.find(key);
+                it != config.end() && (!it->is_number_unsigned() || it->get<std::uint64_t>() < 1 ||
+                                       it->get<std::uint64_t>() > 1'000'000'000))
+                problem(pipe.origin,
+                        pointer + "/" + key,
+                        "must be a whole number from 1 to 1000000000");
+        for (const char* key : {"url", "system", "dataset", "initial_since_value"})
+            if (const auto it = config.find(key); it != config.end() && !it->is_string())
+                problem(pipe.origin, pointer + "/" + key, "must be a string");
+        if (const auto it = config.find("if_source_empty");
+            it != config.end() && *it != "accept" && *it != "fail")
+            problem(pipe.origin, pointer + "/if_source_empty", "must be \"accept\" or \"fail\"");
+        if (const auto it = config.find("headers"); it != config.end() && !it->is_object())
+            problem(pipe.origin,
+                    pointer + "/headers",
+                    "must be an object of header names and "
+                    "values");
+        if (const auto it = config.find("entities"); it != config.end() && !it->is_array())
+            problem(pipe.origin, pointer + "/entities", "must be an array of entities");
+    }
+
+    /// A boolean of the pipe, or `fallback`; a wrong type is a problem.
+    bool flag(const PipePlan& pipe,
+              const Json& object,
+              const char* key,
+              const std::string& at,
+              bool fallback)
+    {
+        const auto it = object.find(key);
+        if (it == object.end() || it->is_null())
+            return fallback;
+        if (!it->is_boolean()) {
+            problem(pipe.origin, at + "/" + key, "must be true or false");
+            return fallback;
+        }
+        return it->get<bool>();
     }
 
     PipePlan make_pipe(const ConfigEntity& entity)
@@ -236,10 +300,11 @@ private:
         PipePlan p;
         p.id = entity.id;
         p.origin = entity.origin;
-        auto c = expander_.expand(entity);
+        auto c = expand(entity);
         if (!c.contains("source"))
             problem(p.origin, "/source", "missing: every pipe has a source");
-        p.source = make_stage(p, "source", c.value("source", Json::object()), "/source");
+        p.source =
+            make_stage(p, "source", c.contains("source") ? c["source"] : Json::object(), "/source");
         if (const auto it = c.find("transform"); it != c.end()) {
             if (it->is_array())
                 for (std::size_t i = 0; i < it->size(); ++i)
@@ -249,11 +314,13 @@ private:
                 p.transforms.push_back(make_stage(p, "transform", *it, "/transform"));
         }
         // No sink: a dataset sink named after the pipe (§2.1).
-        auto sink = c.value("sink", Json{{"type", "dataset"}, {"dataset", p.id}});
+        auto sink = c.contains("sink") ? c["sink"] : Json{{"type", "dataset"}, {"dataset", p.id}};
         p.sink = make_stage(p, "sink", std::move(sink), "/sink");
         if (p.sink.type == "dataset" && !p.sink.config.contains("dataset"))
             p.sink.config["dataset"] = p.id;
         p.output = p.sink.type == "dataset" ? string_at(p.sink.config, "dataset") : p.id;
+        if (p.output.empty())
+            p.output = p.id;
 
         // Datasets read (graph edges), also of stages that do not run.
         const auto& sc = p.source.config;
@@ -266,15 +333,27 @@ private:
                         d.get<std::string>().substr(0, d.get<std::string>().find(' ')));
 
         // Namespaces (§2.4): defaults from the node metadata, pipe properties win.
-        const auto ns = c.value("namespaces", Json::object());
-        p.identity_namespace = ns.is_object() ? ns.value("identity", p.id) : p.id;
-        p.property_namespace = ns.is_object() ? ns.value("property", p.id) : p.id;
-        const bool ni = c.value("namespaced_identifiers", plan_.namespaced_identifiers);
-        p.add_namespaces = p.source.config.value(
-            "add_namespaces", c.value("add_namespaces", ni && adds_namespaces(p.source.type)));
-        p.remove_namespaces = p.sink.config.value(
-            "remove_namespaces",
-            c.value("remove_namespaces", ni && removes_namespaces(p.sink.type)));
+        const auto ns = c.find("namespaces");
+        const bool has_ns = ns != c.end() && ns->is_object();
+        p.identity_namespace = has_ns ? string_at(*ns, "identity") : std::string();
+        p.property_namespace = has_ns ? string_at(*ns, "property") : std::string();
+        if (p.identity_namespace.empty())
+            p.identity_namespace = p.id;
+        if (p.property_namespace.empty())
+            p.property_namespace = p.id;
+        const bool ni = flag(p, c, "namespaced_identifiers", "", plan_.namespaced_identifiers);
+        p.add_namespaces =
+            flag(p,
+                 p.source.config,
+                 "add_namespaces",
+                 p.source.pointer,
+                 flag(p, c, "add_namespaces", "", ni && adds_namespaces(p.source.type)));
+        p.remove_namespaces =
+            flag(p,
+                 p.sink.config,
+                 "remove_namespaces",
+                 p.sink.pointer,
+                 flag(p, c, "remove_namespaces", "", ni && removes_namespaces(p.sink.type)));
 
         // Stages before the sink that do not run: the sink input stands in from a file (§4.3:
         // the expected file holds exactly the sink-stage entities).
@@ -306,7 +385,7 @@ private:
                                            ".json holds its sink input");
             }
         }
-        if (string_at(c.value("pump", Json::object()), "mode") == "off")
+        if (const auto pump = c.find("pump"); pump != c.end() && string_at(*pump, "mode") == "off")
             p.left_out = "pump mode is off"; // §2.2: such a pipe can never run
         return p;
     }

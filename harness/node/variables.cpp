@@ -159,6 +159,8 @@ Json Expander::expand_string(const std::string& text, const std::string& pointer
         if (!r.secret) {
             if (const auto it = variables_.env.find(r.name); it != variables_.env.end())
                 return *it;
+            if (variables_.allow_undefined)
+                return std::nullopt;
             problems_.push_back(
                 entity_->origin.at(pointer,
                                    "$ENV(" + r.name + ") is not defined (give it in " +
@@ -182,6 +184,8 @@ Json Expander::expand_string(const std::string& text, const std::string& pointer
                 return *it;
         if (const auto it = variables_.secrets.find(r.name); it != variables_.secrets.end())
             return *it;
+        if (variables_.allow_undefined)
+            return std::nullopt;
         problems_.push_back(entity_->origin.at(
             pointer,
             "$SECRET(" + r.name + ") is not defined (give it in --secrets-file or " + "--secret)"));

@@ -57,6 +57,8 @@ public:
     /// Every problem found so far: undefined names, `$SECRET` outside a system, a condition
     /// with no alternative. Empty when all went well.
     const std::vector<std::string>& problems() const { return problems_; }
+    /// The problems found so far, handed over (so that they can be listed in file order).
+    std::vector<std::string> take_problems() { return std::exchange(problems_, {}); }
     /// The secret values that were substituted, for the redactor: none may reach an output.
     const std::vector<std::string>& secret_values() const { return secret_values_; }
 
