@@ -7,7 +7,9 @@
 #include "harness/cli/exit_codes.hpp"
 #include "harness/cli/http_options.hpp"
 #include "harness/cli/interrupt_guard.hpp"
+#include "harness/cli/node_options.hpp"
 #include "harness/cli/service_options.hpp"
+#include "harness/node/node_runner.hpp"
 #include "harness/report/reporter.hpp"
 #include "harness/runner/check_runner.hpp"
 #include "harness/runner/service_under_test.hpp"
@@ -45,7 +47,112 @@ struct CheckArgs {
     std::string baseline;
     std::uint64_t max_response_mb = 256;
     ServiceArgs service_under_test;
+    // check CONFIG --pipe ID (a pipe of a node configuration)
+    std::string pipe;
+    NodeArgs node;
+    std::vector<std::string> system_exec;
+    std::vector<std::string> system_url;
 };
+
+/// The role a pipe gives its microservice (a json source, an http transform, a json sink) and
+/// the stage that gives it; `wanted` picks one when the pipe has several.
+std::pair<std::string, const node::StagePlan*> pipe_role(const node::PipePlan& pipe,
+                                                         const std::string& wanted)
+{
+    std::vector<std::pair<std::string, const node::StagePlan*>> roles;
+    if (pipe.source.type == "json")
+        roles.emplace_back("source", &pipe.source);
+    for (const auto& t : pipe.transforms)
+        if (t.type == "http") {
+            roles.emplace_back("transform", &t);
+            break;
+        }
+    if (pipe.sink.type == "json")
+        roles.emplace_back("sink", &pipe.sink);
+    if (roles.empty())
+        throw UsageError("--pipe " + pipe.id +
+                         ": it has no json source, http transform or json "
+                         "sink, so no microservice role to check");
+    if (wanted.empty()) {
+        if (roles.size() > 1)
+            throw UsageError("--pipe " + pipe.id + ": it gives its services several roles (" +
+                             roles[0].first + ", " + roles[1].first + "): pick one with --role");
+        return roles[0];
+    }
+    for (const auto& r : roles)
+        if (r.first == wanted)
+            return r;
+    throw UsageError("--pipe " + pipe.id + ": it has no stage for --role " + wanted);
+}
+
+/// Reads CONFIG, starts the system the pipe's stage talks to, and fills in the URL, the role
+/// and the stage's properties as check options (sesam-config.md §2.3).
+node::StartedSystem prepare_pipe(CheckArgs& args, const std::atomic<bool>* interrupted)
+{
+    if (!args.service_under_test.exec.empty() || !args.service_under_test.image.empty())
+        throw UsageError("--pipe starts the pipe's system from its configuration: use "
+                         "--system-exec or --system-url instead of --exec or --image");
+    args.node.config = args.url;
+    args.node.pipes = {args.pipe};
+    args.node.secrets = args.http.secrets; // --secret NAME=VALUE fills $SECRET(NAME) too
+    const auto plan = args.node.plan(false);
+    const node::PipePlan* pipe = nullptr;
+    for (const auto& p : plan.pipes)
+        if (p.id == args.pipe)
+            pipe = &p;
+    const auto [role, stage] = pipe_role(*pipe, args.role);
+    args.role = role;
+    const auto* system = plan.system(stage->system);
+
+    node::RunOptions options;
+    for (const auto& e : args.system_exec) {
+        auto [id, command] = split_assignment(e, "--system-exec");
+        options.system_exec[id] = command;
+    }
+    for (const auto& e : args.system_url) {
+        auto [id, url] = split_assignment(e, "--system-url");
+        options.system_url[id] = url;
+    }
+    options.ready_timeout = std::chrono::milliseconds(
+        static_cast<long long>(args.service_under_test.ready_timeout * 1000));
+    Redactor redactor = args.http.redactor();
+    for (const auto& secret : plan.secret_values)
+        redactor.add_secret(secret);
+    node::StartedSystem started;
+    if (system && system->is_microservice())
+        started = node::start_system(*system, options, redactor, interrupted);
+    args.url = system ? node::stage_url(*system, started.root, stage->url) : stage->url;
+    if (system) {
+        for (const auto& [name, value] : system->headers)
+            args.http.headers.push_back(name + ": " + value);
+        if (system->basic_auth)
+            throw UsageError("--pipe " + args.pipe + ": system " + system->id +
+                             " uses basic authentication; give it with --header Authorization");
+    }
+    const auto& c = stage->config;
+    if (const auto it = c.find("headers"); it != c.end() && it->is_object())
+        for (const auto& [name, value] : it->items())
+            args.http.headers.push_back(
+                name + ": " + (value.is_string() ? value.get<std::string>() : value.dump()));
+    args.service.supports_since = c.value("supports_since", false);
+    args.service.is_chronological = c.value("is_chronological", false);
+    args.service.is_since_comparable = c.value("is_since_comparable", true);
+    if (c.contains("page_size"))
+        args.page_size = c["page_size"].get<std::size_t>();
+    args.service.batch_size = c.value("batch_size", std::size_t{100});
+    for (const auto& secret : plan.secret_values)
+        args.http.secrets.push_back("$SECRET=" + secret); // masked in every report
+    fmt::print(stderr,
+               "check: pipe {} ({} {}), {} at {}\n",
+               args.pipe,
+               stage->role,
+               stage->type,
+               started.service
+                   ? "system " + system->id + " started from " + redactor.redact(started.how)
+                   : std::string("the service"),
+               redactor.redact(args.url));
+    return started;
+}
 
 std::unique_ptr<Reporter> make_reporters(const std::vector<std::string>& specs)
 {
@@ -92,6 +199,24 @@ Role parse_role(const std::string& role)
 
 int run_check(CheckArgs& args)
 {
+    node::StartedSystem pipe_system;
+    if (!args.pipe.empty()) {
+        // The system starts before the check's own signal watch exists: its own watch.
+        boost::asio::io_context early_ioc;
+        em::BeastTransport early_transport(early_ioc, {});
+        SignalWatch watch(early_ioc, early_transport);
+        try {
+            pipe_system = prepare_pipe(args, &watch.flag());
+        } catch (const node::SystemFailure& e) {
+            fmt::print(stderr, "sesam-emu check: error: {}\n", e.what());
+            return exit_service_failed;
+        } catch (const node::RunInterrupted& e) {
+            fmt::print(stderr, "sesam-emu: interrupted: {}\n", e.what());
+            return exit_interrupted;
+        }
+    } else if (args.role.empty()) {
+        throw UsageError("--role is required (or --pipe, to take it from a pipe's configuration)");
+    }
     if (auto bad = em::check_http_url(args.url))
         throw UsageError(bad->message);
     args.service.url = args.url;
@@ -153,6 +278,8 @@ int run_check(CheckArgs& args)
     reporter->begin(run);
     auto summary =
         run_checks(checks, ctx, *reporter, baseline, &signals.flag(), [&]() -> std::string {
+            if (pipe_system.service)
+                return args.http.redactor().redact(pipe_system.service->output_tail());
             return service ? service->output_tail() : std::string();
         });
     const bool interrupted = signals.flag();
@@ -178,12 +305,29 @@ Command add_check_command(CLI::App& app)
         "service is started first, waited for, and removed on every way out. The sink checks\n"
         "send dataset-shaped test entities and real full syncs (one before any incremental\n"
         "batch): point them at a test instance.");
-    cmd->add_option(
-           "URL", args->url, "The service's URL for the role, e.g. http://localhost:5000/entities")
+    cmd->add_option("URL",
+                    args->url,
+                    "The service's URL for the role, e.g. http://localhost:5000/entities; with "
+                    "--pipe, the node configuration (CONFIG) the pipe is in")
         ->required();
-    cmd->add_option("--role", args->role, "The role the service plays: source, sink or transform")
-        ->required()
+    cmd->add_option("--role",
+                    args->role,
+                    "The role the service plays: source, sink or transform (with --pipe, taken "
+                    "from the pipe)")
         ->check(CLI::IsMember({"source", "sink", "transform"}));
+    cmd->add_option("--pipe",
+                    args->pipe,
+                    "Check the microservice of this pipe of CONFIG: its role, URL and properties "
+                    "come from the pipe, and its system is started as `run` starts it");
+    add_node_options(*cmd, args->node, false, true);
+    cmd->add_option("--system-exec",
+                    args->system_exec,
+                    "With --pipe: ID=COMMAND starts system ID from a command (PORT set)")
+        ->allow_extra_args(false);
+    cmd->add_option("--system-url",
+                    args->system_url,
+                    "With --pipe: ID=URL, system ID is already running at URL")
+        ->allow_extra_args(false);
     cmd->add_flag("--supports-since", args->service.supports_since, "source: it supports since");
     cmd->add_flag("--is-chronological",
                   args->service.is_chronological,

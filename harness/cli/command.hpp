@@ -42,5 +42,6 @@ Command add_serve_command(CLI::App& app);
 Command add_replay_command(CLI::App& app);
 Command add_plan_command(CLI::App& app);
 Command add_run_command(CLI::App& app);
+Command add_dataset_command(CLI::App& app);
 
 } // namespace sesam::harness

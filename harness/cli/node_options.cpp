@@ -39,17 +39,19 @@ node::Plan NodeArgs::plan(bool profile_given) const
     return node::make_plan(config_read, variables, options);
 }
 
-void add_node_options(CLI::App& cmd, NodeArgs& args, bool with_pipe_selection)
+void add_node_options(CLI::App& cmd, NodeArgs& args, bool with_pipe_selection, bool for_check)
 {
-    cmd.add_option("CONFIG",
-                   args.config,
-                   "The node configuration: a folder in sesam-py's layout (pipes/, systems/, "
-                   "node-metadata.conf.json, <profile>-env.json, expected/, testdata/) or one "
-                   "JSON file holding an array of pipes and systems")
-        ->required();
+    if (!for_check)
+        cmd.add_option("CONFIG",
+                       args.config,
+                       "The node configuration: a folder in sesam-py's layout (pipes/, systems/, "
+                       "node-metadata.conf.json, <profile>-env.json, expected/, testdata/) or one "
+                       "JSON file holding an array of pipes and systems")
+            ->required();
     cmd.add_option("--profile",
                    args.profile,
-                   "Read the variables of <profile>-env.json in CONFIG, as sesam-py does")
+                   "Read the variables of <profile>-env.json in CONFIG, as sesam-py does" +
+                       std::string(for_check ? " (with --pipe)" : ""))
         ->default_str("test");
     cmd.add_option("--variables",
                    args.variable_files,
@@ -63,11 +65,12 @@ void add_node_options(CLI::App& cmd, NodeArgs& args, bool with_pipe_selection)
                    "A JSON object of secrets ($SECRET), optionally with {\"systems\": {\"<id>\": "
                    "{...}}} of system-local secrets that win for that system; repeatable")
         ->allow_extra_args(false);
-    cmd.add_option("--secret",
-                   args.secrets,
-                   "NAME=VALUE: a secret; its value never appears in any output, log, report, "
-                   "fixture or state file")
-        ->allow_extra_args(false);
+    if (!for_check)
+        cmd.add_option("--secret",
+                       args.secrets,
+                       "NAME=VALUE: a secret; its value never appears in any output, log, report, "
+                       "fixture or state file")
+            ->allow_extra_args(false);
     cmd.add_flag("--allow-undefined",
                  args.allow_undefined,
                  "Leave an undefined $ENV/$SECRET reference as written instead of refusing the "
@@ -75,10 +78,11 @@ void add_node_options(CLI::App& cmd, NodeArgs& args, bool with_pipe_selection)
     cmd.add_option("--whitelist-file",
                    args.whitelist_file,
                    "Read only the files it lists (sesam-py's format: one relative path a line)");
-    cmd.add_flag("--skip-unsupported",
-                 args.skip_unsupported,
-                 "Leave out pipes with a stage sesam-emu does not run (dtl, sql, …) and no "
-                 "expected/ or testdata/ file to stand in for its output");
+    if (!for_check)
+        cmd.add_flag("--skip-unsupported",
+                     args.skip_unsupported,
+                     "Leave out pipes with a stage sesam-emu does not run (dtl, sql, …) and no "
+                     "expected/ or testdata/ file to stand in for its output");
     if (with_pipe_selection)
         cmd.add_option("--pipe", args.pipes, "Run only this pipe; repeatable (default: all)")
             ->allow_extra_args(false);

@@ -30,10 +30,11 @@ struct NodeArgs {
     node::Plan plan(bool profile_given) const;
 };
 
-/// Adds CONFIG (positional, required unless `config_optional`) and --profile, --variables,
-/// --var, --secrets-file, --secret, --allow-undefined, --whitelist-file and --skip-unsupported;
-/// --pipe when `with_pipe_selection`.
-void add_node_options(CLI::App& cmd, NodeArgs& args, bool with_pipe_selection);
+/// Adds CONFIG (positional), --secret and --skip-unsupported (unless `for_check`: check has its
+/// own positional and --secret), and --profile, --variables, --var, --secrets-file,
+/// --allow-undefined and --whitelist-file; --pipe when `with_pipe_selection`.
+void add_node_options(CLI::App& cmd, NodeArgs& args, bool with_pipe_selection,
+                      bool for_check = false);
 
 /// Splits `NAME=VALUE` (the first `=`); throws UsageError naming `flag` when there is none or
 /// the name is empty.

@@ -90,12 +90,9 @@ void strip_ni(Json& value)
     }
 }
 
-/// A started system and where its log goes.
+/// A started system and the transport that talks to it.
 struct RunningSystem {
-    std::unique_ptr<std::ofstream> log;
-    fs::path log_path;
-    std::unique_ptr<ServiceUnderTest> service;
-    std::string root; ///< `http://127.0.0.1:PORT/` for a microservice
+    StartedSystem started;
     std::unique_ptr<em::BeastTransport> transport;
 };
 
@@ -221,7 +218,6 @@ private:
 
     void start_systems()
     {
-        fs::create_directories(options_.log_dir);
         for (const auto& system : plan_.systems) {
             if (!system.used)
                 continue;
@@ -232,58 +228,19 @@ private:
             running.transport = std::make_unique<em::BeastTransport>(ioc_, transport_options);
             if (!system.is_microservice())
                 continue;
-            if (const auto url = options_.system_url.find(system.id);
-                url != options_.system_url.end()) {
-                running.root = url->second;
+            const auto start = Clock::now();
+            running.started = start_system(system, options_, redactor_, interrupted_);
+            if (running.started.service)
+                print_(fmt::format("system {}: started from {} at {}, ready in {:.2f} s; log {}",
+                                   system.id,
+                                   redactor_.redact(running.started.how),
+                                   running.started.root,
+                                   std::chrono::duration<double>(Clock::now() - start).count(),
+                                   running.started.log_path.string()));
+            else
                 print_(fmt::format("system {}: using {} (--system-url)",
                                    system.id,
-                                   redactor_.redact(url->second)));
-                continue;
-            }
-            ServiceSpec spec;
-            spec.env = system.environment;
-            spec.ready_timeout = options_.ready_timeout;
-            const auto port = free_loopback_port();
-            spec.url = "http://127.0.0.1:" + std::to_string(port) + "/";
-            std::string how;
-            if (const auto exec = options_.system_exec.find(system.id);
-                exec != options_.system_exec.end()) {
-                spec.command = exec->second;
-                spec.env.emplace_back("PORT", std::to_string(port));
-                how = "command " + exec->second;
-            } else {
-                spec.image = system.image;
-                spec.container_port = static_cast<unsigned short>(system.port);
-                // Sesam's limits (§1.1): memory in MB, cpu_quota in percent of one core.
-                spec.docker_args.push_back("--memory=" + std::to_string(system.memory_mb) + "m");
-                spec.docker_args.push_back(
-                    fmt::format("--cpus={:.2f}", static_cast<double>(system.cpu_quota) / 100.0));
-                for (const auto& [host, ip] : system.hosts)
-                    spec.docker_args.push_back("--add-host=" + host + ":" + ip);
-                how = "image " + system.image;
-            }
-            running.log_path = options_.log_dir / (system.id + ".log");
-            running.log = std::make_unique<std::ofstream>(running.log_path, std::ios::trunc);
-            auto* log = running.log.get();
-            const auto& redactor = redactor_;
-            spec.on_output_line = [log, &redactor](const std::string& line) {
-                *log << redactor.redact(line) << '\n';
-                log->flush();
-            };
-            running.root = spec.url;
-            const auto start = Clock::now();
-            try {
-                running.service = ServiceUnderTest::start(spec, interrupted_);
-            } catch (const ServiceStartError& e) {
-                check_interrupted();
-                throw SystemFailure("system " + system.id + ": " + redactor_.redact(e.what()));
-            }
-            print_(fmt::format("system {}: started from {} at {}, ready in {:.2f} s; log {}",
-                               system.id,
-                               redactor_.redact(how),
-                               spec.url,
-                               std::chrono::duration<double>(Clock::now() - start).count(),
-                               running.log_path.string()));
+                                   redactor_.redact(running.started.root)));
         }
     }
 
@@ -303,7 +260,7 @@ private:
         if (!system)
             return stage.url; // an absolute url without a system
         const auto it = systems_.find(stage.system);
-        const auto root = it != systems_.end() ? it->second.root : std::string();
+        const auto root = it != systems_.end() ? it->second.started.root : std::string();
         try {
             return stage_url(*system, root, stage.url);
         } catch (const ConfigError& e) {
@@ -340,14 +297,14 @@ private:
             message += " (system " + stage.system + ")";
         message += ": " + redactor_.redact(what);
         if (const auto it = systems_.find(stage.system);
-            it != systems_.end() && it->second.service) {
-            auto& service = *it->second.service;
+            it != systems_.end() && it->second.started.service) {
+            auto& service = *it->second.started.service;
             if (service.has_exited())
                 message += "; the system " + service.exit_description();
             const auto tail = redactor_.redact(service.output_tail(20));
-            message += tail.empty()
-                           ? "; its log is empty"
-                           : "\nlast lines of " + it->second.log_path.string() + ":\n" + tail;
+            message += tail.empty() ? "; its log is empty"
+                                    : "\nlast lines of " + it->second.started.log_path.string() +
+                                          ":\n" + tail;
         }
         throw SystemFailure(message);
     }
@@ -561,6 +518,67 @@ private:
 };
 
 } // namespace
+
+StartedSystem::StartedSystem() = default;
+StartedSystem::StartedSystem(StartedSystem&&) noexcept = default;
+StartedSystem& StartedSystem::operator=(StartedSystem&&) noexcept = default;
+StartedSystem::~StartedSystem() = default;
+
+StartedSystem start_system(const SystemPlan& system,
+                           const RunOptions& options,
+                           const Redactor& redactor,
+                           const std::atomic<bool>* interrupted)
+{
+    StartedSystem out;
+    if (const auto url = options.system_url.find(system.id); url != options.system_url.end()) {
+        out.root = url->second;
+        out.how = "--system-url";
+        return out;
+    }
+    ServiceSpec spec;
+    spec.env = system.environment;
+    spec.ready_timeout = options.ready_timeout;
+    const auto port = free_loopback_port();
+    spec.url = "http://127.0.0.1:" + std::to_string(port) + "/";
+    if (const auto exec = options.system_exec.find(system.id); exec != options.system_exec.end()) {
+        spec.command = exec->second;
+        spec.env.emplace_back("PORT", std::to_string(port));
+        out.how = "command " + exec->second;
+    } else {
+        spec.image = system.image;
+        spec.container_port = static_cast<unsigned short>(system.port);
+        // Sesam's limits (§1.1): memory in MB, cpu_quota in percent of one core.
+        spec.docker_args.push_back("--memory=" + std::to_string(system.memory_mb) + "m");
+        spec.docker_args.push_back(
+            fmt::format("--cpus={:.2f}", static_cast<double>(system.cpu_quota) / 100.0));
+        for (const auto& [host, ip] : system.hosts)
+            spec.docker_args.push_back("--add-host=" + host + ":" + ip);
+        out.how = "image " + system.image;
+    }
+    std::error_code ec;
+    fs::create_directories(options.log_dir, ec);
+    out.log_path = options.log_dir / (system.id + ".log");
+    out.log = std::make_unique<std::ofstream>(out.log_path, std::ios::trunc);
+    if (!*out.log)
+        throw SystemFailure("system " + system.id + ": cannot write its log " +
+                            out.log_path.string());
+    auto* log = out.log.get();
+    spec.on_output_line = [log, redactor](const std::string& line) {
+        *log << redactor.redact(line) << '\n';
+        log->flush();
+    };
+    out.root = spec.url;
+    try {
+        out.service = ServiceUnderTest::start(spec, interrupted);
+    } catch (const ServiceStartError& e) {
+        if (interrupted && *interrupted)
+            throw RunInterrupted("while system " + system.id + " started; it was removed");
+        throw SystemFailure("system " + system.id + ": " + redactor.redact(e.what()));
+    } catch (const std::invalid_argument& e) {
+        throw SystemFailure("system " + system.id + ": " + redactor.redact(e.what()));
+    }
+    return out;
+}
 
 void run_plan(const Plan& plan,
               const RunOptions& options,

@@ -6,10 +6,17 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
+
+namespace sesam::harness {
+class ServiceUnderTest;
+}
 
 namespace sesam::harness::node {
 
@@ -25,6 +32,20 @@ struct RunOptions {
     std::optional<std::string> docker;                 ///< the docker CLI (default: on PATH)
 };
 
+/// A system started for a run or a check, and where its log goes.
+struct StartedSystem {
+    std::unique_ptr<std::ofstream> log; ///< each line of its output, secrets masked
+    std::filesystem::path log_path;
+    std::unique_ptr<ServiceUnderTest> service; ///< none with --system-url
+    std::string root;                          ///< `http://127.0.0.1:PORT/` for a microservice
+    std::string how;                           ///< `command …`, `image …`, `--system-url`
+
+    StartedSystem();
+    StartedSystem(StartedSystem&&) noexcept;
+    StartedSystem& operator=(StartedSystem&&) noexcept;
+    ~StartedSystem();
+};
+
 /// A system or a service failed: the message names the pipe, the system and the request, and
 /// ends with the tail of the system's log (exit 3).
 class SystemFailure : public std::runtime_error {
@@ -37,6 +58,16 @@ class RunInterrupted : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+/// Starts a microservice system as a node would (sesam-config.md §1.1): from `docker.image`
+/// through the docker CLI, its port published on 127.0.0.1 at a free port, with its environment,
+/// memory (`--memory`), cpu_quota (`--cpus`) and hosts (`--add-host`); or from
+/// `options.system_exec` with PORT set; or not at all with `options.system_url`. Waits until it
+/// accepts a TCP connection. Throws SystemFailure (with its output) or RunInterrupted.
+StartedSystem start_system(const SystemPlan& system,
+                           const RunOptions& options,
+                           const Redactor& redactor,
+                           const std::atomic<bool>* interrupted);
 
 /// Runs the pipes of a plan that run, in the order of the dataset graph, round after round until
 /// two rounds in a row change nothing (sesam-config.md §4.5, §7.4), with the systems they use

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace sesam::testing {
 namespace {
@@ -121,6 +123,35 @@ TEST_F(NodeRunTest, RunsEveryStageTypeThenIncrementallyAndKeepsSecretsOut)
     ASSERT_EQ(reset.exit_code, 0) << reset.err;
     EXPECT_THAT(reset.err, HasSubstr("round 1 people: 14 in, 14 out, 14 written"));
     EXPECT_THAT(reset.err, Not(HasSubstr("people-out")));
+}
+
+TEST_F(NodeRunTest, CheckPipeTakesTheRoleUrlAndPropertiesFromThePipe)
+{
+    const std::vector<std::pair<std::string, std::string>> pipes{
+        {"people", "checking http://127.0.0.1:"},
+        {"people-enriched", "/transform as transform"},
+        {"people-out", "/receiver as sink"}};
+    for (const auto& [pipe, expected] : pipes) {
+        auto r = in_node("check . --pipe " + pipe + " --secrets-file secrets.json " +
+                         exec_reference() + " --report json:" + path(pipe + ".json"));
+        EXPECT_EQ(r.exit_code, 0) << pipe << "\n" << r.out << r.err;
+        EXPECT_THAT(r.out, HasSubstr(expected)) << pipe;
+        EXPECT_THAT(r.out, HasSubstr(" 0 failed")) << pipe;
+        EXPECT_EQ((r.out + r.err + slurp(path(pipe + ".json"))).find("demo-system-local-key"),
+                  std::string::npos)
+            << pipe;
+    }
+    // The source pipe pages with limit=5 (page_size from test-env.json): its paging checks ran.
+    auto paged = in_node("check . --pipe people --secrets-file secrets.json " + exec_reference() +
+                         " --only 'source.paging*'");
+    EXPECT_EQ(paged.exit_code, 0) << paged.out << paged.err;
+    EXPECT_THAT(paged.out, Not(HasSubstr(" 0 passed")));
+
+    auto none = in_node("check . --pipe cities --secrets-file secrets.json");
+    EXPECT_EQ(none.exit_code, 2);
+    EXPECT_EQ(none.err,
+              "sesam-emu: error: --pipe cities: it has no json source, http transform "
+              "or json sink, so no microservice role to check\n");
 }
 
 TEST_F(NodeRunTest, AFailingSystemIsExit3NamingThePipeWithItsLogTail)
