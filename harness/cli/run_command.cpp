@@ -20,6 +20,7 @@ struct RunArgs {
     std::vector<std::string> system_exec;
     std::vector<std::string> system_url;
     double ready_timeout = 30;
+    std::string record;
 };
 
 } // namespace
@@ -53,6 +54,10 @@ Command add_run_command(CLI::App& app)
                     args->system_url,
                     "ID=URL: system ID is a service already running at URL")
         ->allow_extra_args(false);
+    cmd->add_option("--record",
+                    args->record,
+                    "Record every exchange with the systems into this fixture (JSON lines, "
+                    "secrets masked), as the other commands' --record does");
     cmd->add_option("--ready-timeout",
                     args->ready_timeout,
                     "Seconds a started system has to accept a TCP connection")
@@ -74,6 +79,8 @@ Command add_run_command(CLI::App& app)
                         throw UsageError("--system-url " + id + ": no such system");
                     args->run.system_url[id] = url;
                 }
+                if (!args->record.empty())
+                    args->run.record = args->record;
                 args->run.ready_timeout =
                     std::chrono::milliseconds(static_cast<long long>(args->ready_timeout * 1000));
                 Redactor redactor;

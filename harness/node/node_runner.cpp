@@ -6,6 +6,8 @@
 #include "emulator/store/dataset_store.hpp"
 #include "emulator/store/state_store.hpp"
 #include "emulator/transform/transform_client.hpp"
+#include "harness/fixture/fixture_writer.hpp"
+#include "harness/fixture/recording_transport.hpp"
 #include "harness/runner/service_under_test.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -96,6 +98,32 @@ struct RunningSystem {
     std::unique_ptr<em::BeastTransport> transport;
 };
 
+/// Sends each request through the transport of the system its URL belongs to (by scheme, host
+/// and port), so that one recorder sees every exchange of a run.
+class RoutingTransport : public em::Transport {
+public:
+    void add(const std::string& url, em::Transport& transport)
+    {
+        routes_[authority(url)] = &transport;
+    }
+    em::SendResult send(const em::HttpRequest& request, em::ResponseSink& sink) override
+    {
+        const auto it = routes_.find(authority(request.url));
+        return (it != routes_.end() ? *it->second : *fallback).send(request, sink);
+    }
+    em::Transport* fallback = nullptr;
+
+private:
+    static std::string authority(const std::string& url)
+    {
+        const auto start = url.find("://");
+        if (start == std::string::npos)
+            return url;
+        return url.substr(0, url.find_first_of("/?#", start + 3));
+    }
+    std::map<std::string, em::Transport*> routes_;
+};
+
 /// SIGINT/SIGTERM caught on a thread of their own, so that they are seen while systems start
 /// too; each cancels every transport's exchange on the work context.
 class RunSignals {
@@ -158,6 +186,17 @@ public:
         });
         interrupted_ = &signals.flag();
         start_systems();
+        plain_transport_ = std::make_unique<em::BeastTransport>(ioc_, em::TransportOptions{});
+        router_.fallback = plain_transport_.get();
+        if (options_.record) {
+            try {
+                FixtureWriter writer(*options_.record, redactor_.redact(recorded_command_line()));
+                recorder_ =
+                    std::make_unique<RecordingTransport>(router_, std::move(writer), redactor_);
+            } catch (const std::runtime_error& e) {
+                throw ConfigError(std::string(e.what()) + " (--record)");
+            }
+        }
 
         const auto started = Clock::now();
         int quiet_rounds = 0;
@@ -254,7 +293,21 @@ private:
         return *plain_transport_;
     }
 
+    /// The transport every client uses: the recorder with --record, else the router.
+    em::Transport& transport()
+    {
+        return recorder_ ? static_cast<em::Transport&>(*recorder_) : router_;
+    }
+
+    /// The URL a stage calls, its route registered with its system's transport.
     std::string url_of(const PipePlan& pipe, const StagePlan& stage)
+    {
+        auto url = resolve_url(pipe, stage);
+        router_.add(url, transport_for(stage));
+        return url;
+    }
+
+    std::string resolve_url(const PipePlan& pipe, const StagePlan& stage)
     {
         const auto* system = plan_.system(stage.system);
         if (!system)
@@ -370,7 +423,7 @@ private:
                 auto* downstream = &next[i + 1];
                 transforms.insert(transforms.begin(),
                                   std::make_unique<em::TransformClient>(
-                                      transport_for(t), o, [downstream](const em::EntityView& e) {
+                                      transport(), o, [downstream](const em::EntityView& e) {
                                           (*downstream)(e.bytes);
                                       }));
                 auto* client = transforms.front().get();
@@ -437,7 +490,7 @@ private:
                                     : em::IfSourceEmpty::accept;
             if (auto bad = em::validate(o))
                 throw ConfigError(pipe.origin.at(source.pointer, *bad));
-            em::PullClient client(transport_for(source), &*state_, o);
+            em::PullClient client(transport(), &*state_, o);
             const auto report =
                 client.run(pipe.id, [&](const em::EntityView& e) { feed(e.bytes); });
             requests += report.summary.requests;
@@ -472,7 +525,7 @@ private:
             o.dataset = pipe.output;
             o.settings.batch_size =
                 static_cast<std::size_t>(pipe.sink.config.value("batch_size", 100));
-            em::PushClient client(transport_for(pipe.sink), *state_, *datasets_, o);
+            em::PushClient client(transport(), *state_, *datasets_, o);
             const auto report = client.run(push_key(pipe));
             requests += report.summary.requests;
             if (!report.ok())
@@ -513,6 +566,8 @@ private:
     std::optional<em::DatasetStore> datasets_;
     std::map<std::string, RunningSystem> systems_;
     std::unique_ptr<em::BeastTransport> plain_transport_;
+    RoutingTransport router_;
+    std::unique_ptr<RecordingTransport> recorder_;
     const std::atomic<bool>* interrupted_ = nullptr;
     std::vector<std::string> last_changing_;
 };

@@ -29,7 +29,7 @@ struct RunOptions {
     std::map<std::string, std::string> system_url;  ///< id → URL of a running service
     std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};
     std::filesystem::path log_dir = ".sesam-emu/logs"; ///< `<system>.log`, secrets masked
-    std::optional<std::string> docker;                 ///< the docker CLI (default: on PATH)
+    std::optional<std::string> record; ///< a fixture of every exchange (fixtures/README.md)
 };
 
 /// A system started for a run or a check, and where its log goes.

@@ -77,7 +77,8 @@ TEST_F(NodeRunTest, PlanShowsSystemsAndPipesWithSecretsMasked)
 
 TEST_F(NodeRunTest, RunsEveryStageTypeThenIncrementallyAndKeepsSecretsOut)
 {
-    auto first = in_node("run . --secrets-file secrets.json " + exec_reference());
+    auto first = in_node("run . --secrets-file secrets.json " + exec_reference() + " --record " +
+                         path("run.jsonl"));
     ASSERT_EQ(first.exit_code, 0) << first.err;
     EXPECT_THAT(first.err, HasSubstr("round 1 cities: 3 in, 3 out, 3 written"));
     EXPECT_THAT(first.err,
