@@ -497,6 +497,45 @@ std::string StagePlan::describe() const
     return out;
 }
 
+namespace {
+
+/// A stage as the plan prints it: the URL as the node would call it (a microservice by its
+/// system id and docker.port, sesam-config.md §1.1), and the properties that shape the calls.
+std::string describe_stage(const Plan& plan, const StagePlan& stage)
+{
+    if (stage.system.empty() && stage.url.empty())
+        return stage.describe();
+    std::string out = stage.role + " " + stage.type;
+    const auto* system = plan.system(stage.system);
+    if (system)
+        out += " → " + system->id;
+    try {
+        if (system)
+            out +=
+                " " + stage_url(*system,
+                                "http://" + system->id + ":" + std::to_string(system->port) + "/",
+                                stage.url);
+        else
+            out += " " + stage.url;
+    } catch (const ConfigError&) {
+        out += " " + stage.url;
+    }
+    std::string props;
+    auto add = [&](const std::string& p) { props += (props.empty() ? "" : ", ") + p; };
+    for (const char* key : {"supports_since", "is_chronological"})
+        if (stage.config.value(key, false))
+            add(key);
+    if (stage.config.contains("is_since_comparable") &&
+        !stage.config.value("is_since_comparable", true))
+        add("is_since_comparable false");
+    for (const char* key : {"page_size", "batch_size"})
+        if (const auto it = stage.config.find(key); it != stage.config.end())
+            add(std::string(key) + " " + it->dump());
+    return props.empty() ? out : out + " (" + props + ")";
+}
+
+} // namespace
+
 const SystemPlan* Plan::system(const std::string& id) const
 {
     for (const auto& s : systems)
@@ -578,12 +617,12 @@ std::string format_plan(const Plan& plan)
                    ": not run; sink input from " +
                    p.stand_in->lexically_relative(plan.root).generic_string() + "\n";
         } else {
-            out += "    " + masked(p.source.describe(), secrets) +
+            out += "    " + masked(describe_stage(plan, p.source), secrets) +
                    (p.add_namespaces ? " (adds namespaces)" : "") + "\n";
             for (const auto& t : p.transforms)
-                out += "    " + masked(t.describe(), secrets) + "\n";
+                out += "    " + masked(describe_stage(plan, t), secrets) + "\n";
         }
-        out += "    " + masked(p.sink.describe(), secrets) +
+        out += "    " + masked(describe_stage(plan, p.sink), secrets) +
                (p.sink.runs ? "" : " (not run: the sink-stage entities are kept)") +
                (p.remove_namespaces ? " (removes namespaces)" : "") + "\n";
         if (p.sink.type != "dataset")
