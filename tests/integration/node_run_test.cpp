@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -178,6 +181,27 @@ TEST_F(NodeRunTest, AFailingSystemIsExit3NamingThePipeWithItsLogTail)
     EXPECT_EQ(dead.exit_code, 3) << dead.err;
     EXPECT_THAT(dead.err, HasSubstr("sesam-emu run: error: system svc: "));
     EXPECT_THAT(dead.err, HasSubstr("cannot start"));
+}
+
+TEST_F(NodeRunTest, SigtermWhileASystemStartsRemovesItAndExits130)
+{
+    write(
+        "slow/systems/svc.conf.json",
+        R"~({"_id": "svc", "type": "system:microservice", "docker": {"image": "i", "port": 1}})~");
+    write(
+        "slow/pipes/p.conf.json",
+        R"~({"_id": "p", "type": "pipe", "source": {"type": "json", "system": "svc", "url": "e"}})~");
+    ChildProcess run("env -C " + dir.string() + " " + kBinary +
+                     " run slow --state s.db --ready-timeout 60 --system-exec 'svc=echo $$ > " +
+                     path("svc.pid") + "; exec sleep 60' 2> " + path("err.txt"));
+    ASSERT_TRUE(run.wait_until_catches(SIGTERM));
+    for (int i = 0; i < 500 && slurp(path("svc.pid")).empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(run.terminate(), 130) << slurp(path("err.txt"));
+    EXPECT_THAT(slurp(path("err.txt")),
+                HasSubstr("sesam-emu: interrupted: while system svc started; it was removed"));
+    const auto pid = std::stoi(slurp(path("svc.pid")));
+    EXPECT_NE(::kill(pid, 0), 0) << "the system's process is still there";
 }
 
 TEST_F(NodeRunTest, AnImageIsRunWithTheSystemsPortsEnvironmentAndLimits)
