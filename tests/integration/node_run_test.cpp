@@ -100,7 +100,9 @@ TEST_F(NodeRunTest, RunsEveryStageTypeThenIncrementallyAndKeepsSecretsOut)
     EXPECT_THAT(first.err,
                 HasSubstr("[transform dtl: not run; sink input from "
                           "expected/people-report.json]"));
-    EXPECT_THAT(first.err, HasSubstr("in 3 rounds"));
+    EXPECT_THAT(first.err, HasSubstr("round 1 orders: 2 in, 2 out, 2 written")); // testdata/
+    EXPECT_THAT(first.err, HasSubstr("round 1 orders-endpoint: 2 in, 2 out, 2 written"));
+    EXPECT_THAT(first.err, HasSubstr("run: 21 pipe runs in 3 rounds"));
 
     auto second = in_node("run . --secrets-file secrets.json " + exec_reference());
     ASSERT_EQ(second.exit_code, 0) << second.err;
