@@ -125,9 +125,10 @@ node::StartedSystem prepare_pipe(CheckArgs& args, const std::atomic<bool>* inter
     if (system) {
         for (const auto& [name, value] : system->headers)
             args.http.headers.push_back(name + ": " + value);
-        if (system->basic_auth)
-            throw UsageError("--pipe " + args.pipe + ": system " + system->id +
-                             " uses basic authentication; give it with --header Authorization");
+        if (system->basic_auth) // Authorization is masked in every output
+            args.http.headers.push_back(
+                "Authorization: " +
+                node::basic_authorization(system->basic_auth->first, system->basic_auth->second));
     }
     const auto& c = stage->config;
     if (const auto it = c.find("headers"); it != c.end() && it->is_object())

@@ -328,9 +328,9 @@ private:
             for (const auto& [name, value] : system->headers)
                 out.push_back({name, value});
             if (system->basic_auth)
-                out.push_back({"Authorization",
-                               "Basic " + base64(system->basic_auth->first + ":" +
-                                                 system->basic_auth->second)});
+                out.push_back(
+                    {"Authorization",
+                     basic_authorization(system->basic_auth->first, system->basic_auth->second)});
         }
         if (const auto it = stage.config.find("headers");
             it != stage.config.end() && it->is_object())
@@ -573,6 +573,11 @@ private:
 };
 
 } // namespace
+
+std::string basic_authorization(const std::string& username, const std::string& password)
+{
+    return "Basic " + base64(username + ":" + password);
+}
 
 StartedSystem::StartedSystem() = default;
 StartedSystem::StartedSystem(StartedSystem&&) noexcept = default;

@@ -69,6 +69,10 @@ StartedSystem start_system(const SystemPlan& system,
                            const Redactor& redactor,
                            const std::atomic<bool>* interrupted);
 
+/// The `Authorization` value of `authentication: basic` (sesam-config.md §1.1): `Basic ` and the
+/// base64 of `username:password`.
+std::string basic_authorization(const std::string& username, const std::string& password);
+
 /// Runs the pipes of a plan that run, in the order of the dataset graph, round after round until
 /// two rounds in a row change nothing (sesam-config.md §4.5, §7.4), with the systems they use
 /// started first and removed on every way out. `print` gets one summary line per pipe run and

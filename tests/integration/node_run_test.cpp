@@ -185,6 +185,30 @@ TEST_F(NodeRunTest, AFailingSystemIsExit3NamingThePipeWithItsLogTail)
     EXPECT_THAT(dead.err, HasSubstr("cannot start"));
 }
 
+TEST_F(NodeRunTest, AUrlSystemJoinsBaseUrlAndSendsBasicAuthAndHeaders)
+{
+    ScriptedServer server([](const RawRequest&, RawConnection& c) {
+        c.write(ScriptedServer::response(200, R"~([{"_id": "a", "_updated": 1}])~"));
+    });
+    write("url/systems/api.conf.json",
+          R"~({"_id": "api", "type": "system:url", "base_url": ")~" + server.base_url() +
+              R"~(/v1/", "authentication": "basic", "username": "u", "password": "$SECRET(pw)",
+              "headers": {"X-System": "sys"}})~");
+    write("url/pipes/p.conf.json",
+          R"~({"_id": "p", "type": "pipe", "source": {"type": "json", "system": "api",
+              "url": "entities?x=1", "headers": {"X-Tenant": "acme"}}})~");
+    auto r = run_command("cd " + dir.string() + " && " + kBinary +
+                         " run url --state s.db --secret pw=s3cret");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("round 1 p: 1 in, 1 out, 1 written, 1 requests"));
+    const auto head = server.requests().at(0).head;
+    EXPECT_THAT(head, HasSubstr("GET /v1/entities?x=1 HTTP/1.1\r\n"));
+    EXPECT_THAT(head, HasSubstr("Authorization: Basic dTpzM2NyZXQ=\r\n"));
+    EXPECT_THAT(head, HasSubstr("X-System: sys\r\n"));
+    EXPECT_THAT(head, HasSubstr("X-Tenant: acme\r\n"));
+    EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << r.err;
+}
+
 TEST_F(NodeRunTest, SigtermWhileASystemStartsRemovesItAndExits130)
 {
     write(
