@@ -51,6 +51,12 @@ std::optional<UrlError> check_http_url(std::string_view url)
         // Never echoed: it holds a password. Credentials go in a header.
         return UrlError{"a URL with user:password is not supported; use --header "
                         "'Authorization: …' instead"};
+    // Boost.URL 1.81 ends the port at the first non-digit and takes the rest for the path:
+    // `http://host:50O0/x` would be port 50 and path `O0/x`. After a host the path must start
+    // with '/' (RFC 3986 §3.3).
+    if (!parsed->encoded_path().empty() && parsed->encoded_path().front() != '/')
+        return UrlError{"'" + shown(url) +
+                        "': the port is not a number, or the path does not start with '/'"};
     if (parsed->has_port() && (parsed->port_number() == 0 || parsed->port().size() > 5 ||
                                std::stoul(std::string(parsed->port())) > 65535))
         return UrlError{"'" + shown(url) + "': port " + std::string(parsed->port()) +

@@ -13,6 +13,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace sesam::testing {
@@ -448,14 +449,28 @@ TEST_F(HostileServiceTest, ARecordedBodyIsSplicedAsReceivedNotParsedIntoADom)
 #if defined(__SANITIZE_ADDRESS__)
     GTEST_SKIP() << "AddressSanitizer's shadow memory and quarantine are not the program's";
 #endif
-    // About 40 MiB of entities, pretty-printed, with an escape and a number as written.
-    std::string body = "[\n";
-    for (int i = 0; i < 200000; ++i)
-        body += std::string(i ? ",\n" : "") + "  {\"_id\": \"e" + std::to_string(i) +
-                "\", \"path\": \"a\\/b\", \"n\": 1.0E2, \"s\": \"" + std::string(150, 'x') + "\"}";
-    body += "\n]";
-    const auto response = ScriptedServer::response(200, body);
-    ScriptedServer server([&](const RawRequest&, RawConnection& c) { c.write(response); });
+    // About 40 MiB of entities, pretty-printed, with an escape and a number as written; made
+    // as they are sent, so that this process stays small: a child's peak RSS counts its parent's
+    // at fork (Linux keeps the high-water mark across exec).
+    auto entity = [](int i) {
+        return std::string(i ? ",\n" : "[\n") + "  {\"_id\": \"e" + std::to_string(i) +
+               "\", \"path\": \"a\\/b\", \"n\": 1.0E2, \"s\": \"" + std::string(150, 'x') + "\"}";
+    };
+    constexpr int kEntities = 200000;
+    std::size_t length = 2; // "\n]"
+    for (int i = 0; i < kEntities; ++i)
+        length += entity(i).size();
+    ScriptedServer server([&](const RawRequest&, RawConnection& c) {
+        c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                std::to_string(length) + "\r\n\r\n");
+        std::string chunk;
+        for (int i = 0; i < kEntities; ++i) {
+            chunk += entity(i);
+            if (chunk.size() > (1U << 20))
+                c.write(std::exchange(chunk, {}));
+        }
+        c.write(chunk + "\n]");
+    });
     auto pull = [&](const std::string& extra) {
         ChildProcess child(kBinary + " pull " + server.base_url() + "/e -o /dev/null --state " +
                            path("s.db") + " --reset" + extra + " 2> " + path("err.txt"));
