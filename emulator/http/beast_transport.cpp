@@ -250,6 +250,10 @@ struct BeastTransport::Impl {
             // response; such a request is sent once more on a fresh connection.
             const bool may_retry = reused && attempt == 0;
 
+            if (cancelled) {
+                close();
+                co_return error(TransportErrc::interrupted, "interrupted");
+            }
             stream->expires_after(options.read_timeout);
             auto [wec, written] = co_await http::async_write(*stream, request, nothrow_awaitable);
             if (wec) {
@@ -271,6 +275,12 @@ struct BeastTransport::Impl {
             std::size_t interim = 0;
             error_code hec;
             for (;; ++interim) {
+                // A cancel() that ran while no operation was pending (between the write's
+                // completion and this read, say) cancelled nothing: the flag is looked at here.
+                if (cancelled) {
+                    close();
+                    co_return error(TransportErrc::interrupted, "interrupted");
+                }
                 interim_parser.emplace(sink);
                 auto& p = *interim_parser;
                 p.header_limit(kHeaderLimit);

@@ -225,10 +225,10 @@ TEST(ServiceUnderTest, ReadyPathAnswering2xxIsReadyAndOtherStatusesAreNot)
     service.reset();
 
     spec.ready_path = "/no-such-route";
-    spec.ready_timeout = milliseconds(400);
+    spec.ready_timeout = milliseconds(2000); // a sanitizer build starts slowly
     const std::string error = start_error(spec);
     EXPECT_NE(error.find("the service at 127.0.0.1:" + std::to_string(port) +
-                         " was not ready within 400 ms (GET /no-such-route answered 404)"),
+                         " was not ready within 2 s (GET /no-such-route answered 404)"),
               std::string::npos)
         << error;
 }

@@ -246,7 +246,12 @@ int ChildProcess::terminate()
     if (pid_ <= 0)
         return -1;
     ::kill(pid_, SIGTERM);
-    if (const int code = reap(2000, false); code >= 0)
+#if defined(__SANITIZE_ADDRESS__)
+    constexpr int kGraceMs = 8000; // LeakSanitizer's check at exit takes its time
+#else
+    constexpr int kGraceMs = 2000;
+#endif
+    if (const int code = reap(kGraceMs, false); code >= 0)
         return code;
     ::kill(pid_, SIGKILL);
     return reap(0, true);

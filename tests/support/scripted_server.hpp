@@ -91,8 +91,8 @@ public:
 
     /// The first line the child wrote on stdout (waits up to `timeout_ms`); "" on timeout.
     std::string first_line(int timeout_ms = 10000);
-    /// Sends SIGTERM and waits (2 s, then SIGKILL); returns the exit status (128+signal if
-    /// killed by a signal).
+    /// Sends SIGTERM and waits (2 s, 8 s in a sanitizer build; then SIGKILL); returns the exit
+    /// status (128+signal if killed by a signal).
     int terminate();
     /// Waits for the child to end by itself (at most `timeout_ms`, then SIGKILL); returns its exit
     /// status as terminate() does.
