@@ -204,6 +204,13 @@ Json read_json_file(const fs::path& path, const std::string& shown)
             what = what.substr(colon + 2);
         throw ConfigError(shown + ":" + std::to_string(line) + ":" + std::to_string(column) +
                           ": invalid JSON: " + what);
+    } catch (const nlohmann::json::exception& e) {
+        // Found by the node_config fuzz target: a number past a double's range is not a
+        // parse_error (out_of_range 406), and ended the process.
+        std::string what = e.what();
+        if (const auto bracket = what.find("] "); bracket != std::string::npos)
+            what = what.substr(bracket + 2);
+        throw ConfigError(shown + ": invalid JSON: " + what);
     }
 }
 

@@ -115,6 +115,14 @@ TEST_F(NodeConfigTest, EveryLoaderErrorNamesTheFileAndThePath)
               "string");
 }
 
+TEST_F(NodeConfigTest, ANumberPastADoublesRangeIsAConfigError)
+{
+    // Found by tests/fuzz (node_config): nlohmann reports it as out_of_range, not parse_error.
+    write("pipes/p.conf.json", R"~({"_id": "p", "type": "pipe", "batch_size": 1e99999})~");
+    EXPECT_THAT(error_of([&] { load_config(root); }),
+                HasSubstr("pipes/p.conf.json: invalid JSON: number overflow parsing '1e99999'"));
+}
+
 TEST_F(NodeConfigTest, AWhitelistLimitsWhatIsRead)
 {
     write("systems/crm-ms.conf.json", kSystem);
