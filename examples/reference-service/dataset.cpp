@@ -14,7 +14,13 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-void add(std::vector<ServedEntity>& out, json entity, const std::string& where)
+/// A dataset being read: the entities' texts joined by commas, and where each one starts and ends.
+struct Builder {
+    std::string text;
+    std::vector<std::pair<std::size_t, std::size_t>> spans;
+};
+
+void add(Builder& out, json entity, const std::string& where)
 {
     if (!entity.is_object())
         throw DatasetError(where + ": an entity must be a JSON object");
@@ -23,29 +29,21 @@ void add(std::vector<ServedEntity>& out, json entity, const std::string& where)
         throw DatasetError(where + ": entity has no _id");
     if (!id->is_string())
         throw DatasetError(where + ": _id must be a string, got " + id->dump());
-    const auto updated = static_cast<std::int64_t>(out.size());
-    entity["_updated"] = updated; // spec §2.1: the source's change counter drives continuation
-    out.push_back({updated, entity.dump()});
+    // spec §2.1: the source's change counter drives continuation
+    entity["_updated"] = static_cast<std::int64_t>(out.spans.size());
+    if (!out.spans.empty())
+        out.text += ',';
+    const auto begin = out.text.size();
+    out.text += entity.dump();
+    out.spans.emplace_back(begin, out.text.size());
 }
 
-} // namespace
-
-Dataset Dataset::load(const std::string& path)
+/// Reads a JSON array of objects or JSON lines into `dataset`.
+void read_entities(std::string_view text, const std::string& origin, Builder& dataset)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw DatasetError("cannot read dataset " + path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse(text.str(), path);
-}
-
-Dataset Dataset::parse(std::string_view text, const std::string& origin)
-{
-    Dataset dataset;
     const auto first = text.find_first_not_of(" \t\r\n");
     if (first == std::string_view::npos)
-        return dataset;
+        return;
     if (text[first] == '[') {
         bool too_deep = false;
         auto all = parse_json<json>(text, too_deep);
@@ -55,8 +53,8 @@ Dataset Dataset::parse(std::string_view text, const std::string& origin)
         if (all.is_discarded() || !all.is_array())
             throw DatasetError(origin + ": not a valid JSON array");
         for (std::size_t i = 0; i < all.size(); ++i)
-            add(dataset.entities_, std::move(all[i]), origin + ": entity " + std::to_string(i));
-        return dataset;
+            add(dataset, std::move(all[i]), origin + ": entity " + std::to_string(i));
+        return;
     }
     // JSON lines: one entity per non-empty line.
     std::size_t line_no = 0;
@@ -78,21 +76,66 @@ Dataset Dataset::parse(std::string_view text, const std::string& origin)
                                " levels");
         if (entity.is_discarded())
             throw DatasetError(where + ": not valid JSON");
-        add(dataset.entities_, std::move(entity), where);
+        add(dataset, std::move(entity), where);
     }
+}
+
+} // namespace
+
+Dataset Dataset::load(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw DatasetError("cannot read dataset " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse(text.str(), path);
+}
+
+Dataset Dataset::parse(std::string_view text, const std::string& origin)
+{
+    Builder built;
+    read_entities(text, origin, built);
+    // The views are taken once the text is complete: it no longer moves.
+    Dataset dataset;
+    auto shared = std::make_shared<const std::string>(std::move(built.text));
+    dataset.entities_.reserve(built.spans.size());
+    for (const auto& [begin, end] : built.spans)
+        dataset.entities_.push_back({static_cast<std::int64_t>(dataset.entities_.size()),
+                                     std::string_view(*shared).substr(begin, end - begin)});
+    dataset.text_ = std::move(shared);
     return dataset;
+}
+
+std::span<const ServedEntity> Dataset::page(std::int64_t since, std::size_t limit) const
+{
+    auto first = std::upper_bound(
+        entities_.begin(), entities_.end(), since, [](std::int64_t s, const ServedEntity& e) {
+            return s < e.updated;
+        });
+    const auto available = static_cast<std::size_t>(entities_.end() - first);
+    return {first, limit == 0 ? available : std::min(limit, available)};
 }
 
 std::vector<const ServedEntity*> Dataset::after(std::int64_t since, std::size_t limit) const
 {
-    auto it = std::upper_bound(entities_.begin(),
-                               entities_.end(),
-                               since,
-                               [](std::int64_t s, const ServedEntity& e) { return s < e.updated; });
+    const auto entities = page(since, limit);
     std::vector<const ServedEntity*> out;
-    for (; it != entities_.end() && (limit == 0 || out.size() < limit); ++it)
-        out.push_back(&*it);
+    out.reserve(entities.size());
+    for (const auto& e : entities)
+        out.push_back(&e);
     return out;
+}
+
+std::string_view Dataset::text_after(std::int64_t since, std::size_t limit) const
+{
+    const auto entities = page(since, limit);
+    if (entities.empty())
+        return {};
+    // Consecutive entities are consecutive in the text, one comma apart.
+    const char* begin = entities.front().json.data();
+    const char* end = entities.back().json.data() + entities.back().json.size();
+    return {begin, static_cast<std::size_t>(end - begin)};
 }
 
 } // namespace sesam::reference

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -14,10 +16,11 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// One entity as served: its `_updated` and its JSON text (with `_updated` set).
+/// One entity as served: its `_updated` and its JSON text (with `_updated` set), a view of the
+/// text its Dataset keeps.
 struct ServedEntity {
     std::int64_t updated = 0;
-    std::string json;
+    std::string_view json;
 };
 
 /// The entities a reference source serves, in `_updated` order.
@@ -39,10 +42,21 @@ public:
     /// of them (0 = no limit, spec §3.4).
     std::vector<const ServedEntity*> after(std::int64_t since, std::size_t limit) const;
 
+    /// The same entities as one view of the dataset's text: their JSON texts joined by commas,
+    /// a page ready to be served between brackets without being copied. Valid as long as the
+    /// dataset or a copy of it lives.
+    std::string_view text_after(std::int64_t since, std::size_t limit) const;
+
     /// Every entity, in order.
     const std::vector<ServedEntity>& entities() const noexcept { return entities_; }
 
 private:
+    /// The entities after() answers, consecutive.
+    std::span<const ServedEntity> page(std::int64_t since, std::size_t limit) const;
+
+    /// The serialized entities in order, joined by commas. Shared and never changed: copies of a
+    /// dataset view the same text.
+    std::shared_ptr<const std::string> text_;
     std::vector<ServedEntity> entities_;
 };
 

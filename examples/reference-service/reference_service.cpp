@@ -93,7 +93,8 @@ struct ReferenceService::Impl {
     Receiver receiver;
 
     /// spec §3: GET /entities with exclusive `since` and `limit`.
-    Response get_entities(const HttpServer::Request& req, boost::urls::url_view target) const
+    HttpServer::Answer get_entities(const HttpServer::Request& req,
+                                    boost::urls::url_view target) const
     {
         std::int64_t since = -1; // every _updated is >= 0: no since means "from the beginning"
         std::size_t limit = 0;
@@ -116,20 +117,9 @@ struct ReferenceService::Impl {
                 limit = static_cast<std::size_t>(*value);
             }
         }
-        const auto page = dataset.after(since, limit);
-        std::size_t size = 2;
-        for (const auto* e : page)
-            size += e->json.size() + 1;
-        std::string body;
-        body.reserve(size);
-        body += '[';
-        for (std::size_t i = 0; i < page.size(); ++i) {
-            if (i)
-                body += ',';
-            body += page[i]->json;
-        }
-        body += ']';
-        return json_response(req.version(), http::status::ok, std::move(body));
+        // The page is a view of the dataset's text, serialized once: it is written as it is.
+        return HttpServer::Answer(json_response(req.version(), http::status::ok, {}),
+                                  {"[", dataset.text_after(since, limit), "]"});
     }
 
     /// spec §4: POST /receiver, the json push protocol; the rules live in Receiver.
@@ -191,7 +181,7 @@ struct ReferenceService::Impl {
         return json_response(req.version(), http::status::ok, out->dump());
     }
 
-    Response handle(const HttpServer::Request& req)
+    HttpServer::Answer handle(const HttpServer::Request& req)
     {
         auto target = boost::urls::parse_origin_form(req.target());
         if (!target)

@@ -27,7 +27,7 @@ namespace sesam::reference {
 ///   the body is not a JSON array of objects.
 /// Errors answer `{"error": "…"}`; every body is `application/json`.
 ///
-/// Runs on the given io_context (single-threaded), served by HttpServer.
+/// Runs on the given io_context, by any number of threads, served by HttpServer.
 class ReferenceService {
 public:
     struct Options {
