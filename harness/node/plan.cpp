@@ -1,6 +1,7 @@
 #include "harness/node/plan.hpp"
 
 #include "emulator/http/url.hpp"
+#include "harness/fixture/redactor.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -474,15 +475,6 @@ private:
     std::vector<std::string> unsupported_;
 };
 
-std::string masked(const std::string& value, const std::vector<std::string>& secrets)
-{
-    std::string out = value;
-    for (const auto& s : secrets)
-        for (auto pos = out.find(s); !s.empty() && pos != std::string::npos; pos = out.find(s, pos))
-            out.replace(pos, s.size(), "***"), pos += 3;
-    return out;
-}
-
 } // namespace
 
 std::string StagePlan::describe() const
@@ -580,7 +572,11 @@ std::string stage_url(const SystemPlan& system, const std::string& root, const s
 
 std::string format_plan(const Plan& plan)
 {
-    const auto& secrets = plan.secret_values;
+    // The one masking rule of every output (Redactor: secrets in any encoding).
+    Redactor secrets;
+    for (const auto& value : plan.secret_values)
+        secrets.add_secret(value);
+    const auto masked = [&](const std::string& text) { return secrets.redact(text); };
     std::string out = "systems:\n";
     if (plan.systems.empty())
         out += "  (none)\n";
@@ -588,20 +584,20 @@ std::string format_plan(const Plan& plan)
         out += "  " + s.id + " (" + s.type + ")" +
                (s.used ? "" : ", not used by a pipe that runs") + "\n";
         if (s.is_microservice()) {
-            out += "    image " + masked(s.image, secrets) + ", port " + std::to_string(s.port) +
+            out += "    image " + masked(s.image) + ", port " + std::to_string(s.port) +
                    ", memory " + std::to_string(s.memory_mb) + " MB, cpu_quota " +
                    std::to_string(s.cpu_quota) + "%\n";
             for (const auto& [name, value] : s.environment)
-                out += "    env " + name + "=" + masked(value, secrets) + "\n";
+                out += "    env " + name + "=" + masked(value) + "\n";
             for (const auto& [name, ip] : s.hosts)
                 out += "    host " + name + " → " + ip + "\n";
         } else if (s.url_pattern) {
-            out += "    url_pattern " + masked(*s.url_pattern, secrets) + "\n";
+            out += "    url_pattern " + masked(*s.url_pattern) + "\n";
         } else if (s.base_url) {
-            out += "    base_url " + masked(*s.base_url, secrets) + "\n";
+            out += "    base_url " + masked(*s.base_url) + "\n";
         }
         if (s.basic_auth)
-            out += "    basic authentication as " + masked(s.basic_auth->first, secrets) + "\n";
+            out += "    basic authentication as " + masked(s.basic_auth->first) + "\n";
     }
     out += "pipes (in run order):\n";
     for (const auto& p : plan.pipes) {
@@ -617,12 +613,12 @@ std::string format_plan(const Plan& plan)
                    ": not run; sink input from " +
                    p.stand_in->lexically_relative(plan.root).generic_string() + "\n";
         } else {
-            out += "    " + masked(describe_stage(plan, p.source), secrets) +
+            out += "    " + masked(describe_stage(plan, p.source)) +
                    (p.add_namespaces ? " (adds namespaces)" : "") + "\n";
             for (const auto& t : p.transforms)
-                out += "    " + masked(describe_stage(plan, t), secrets) + "\n";
+                out += "    " + masked(describe_stage(plan, t)) + "\n";
         }
-        out += "    " + masked(describe_stage(plan, p.sink), secrets) +
+        out += "    " + masked(describe_stage(plan, p.sink)) +
                (p.sink.runs ? "" : " (not run: the sink-stage entities are kept)") +
                (p.remove_namespaces ? " (removes namespaces)" : "") + "\n";
         if (p.sink.type != "dataset")
