@@ -105,14 +105,7 @@ node::StartedSystem prepare_pipe(CheckArgs& args, const std::atomic<bool>* inter
     const auto* system = plan.system(stage->system);
 
     node::RunOptions options;
-    for (const auto& e : args.system_exec) {
-        auto [id, command] = split_assignment(e, "--system-exec");
-        options.system_exec[id] = command;
-    }
-    for (const auto& e : args.system_url) {
-        auto [id, url] = split_assignment(e, "--system-url");
-        options.system_url[id] = url;
-    }
+    add_system_overrides(plan, args.system_exec, args.system_url, options);
     options.ready_timeout = std::chrono::milliseconds(
         static_cast<long long>(args.service_under_test.ready_timeout * 1000));
     Redactor redactor = args.http.redactor();

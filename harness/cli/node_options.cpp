@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <tuple>
+
 namespace sesam::harness {
 
 std::pair<std::string, std::string> split_assignment(const std::string& text, const char* flag)
@@ -12,6 +14,23 @@ std::pair<std::string, std::string> split_assignment(const std::string& text, co
     if (eq == std::string::npos || eq == 0)
         throw UsageError(std::string(flag) + ": '" + text.substr(0, eq) + "' is not NAME=VALUE");
     return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+void add_system_overrides(const node::Plan& plan,
+                          const std::vector<std::string>& system_exec,
+                          const std::vector<std::string>& system_url,
+                          node::RunOptions& options)
+{
+    for (const auto& [flag, values, target] :
+         {std::tuple{"--system-exec", &system_exec, &options.system_exec},
+          std::tuple{"--system-url", &system_url, &options.system_url}}) {
+        for (const auto& value : *values) {
+            auto [id, what] = split_assignment(value, flag);
+            if (!plan.system(id))
+                throw UsageError(std::string(flag) + " " + id + ": no such system");
+            (*target)[id] = what;
+        }
+    }
 }
 
 node::Plan NodeArgs::plan(bool profile_given) const

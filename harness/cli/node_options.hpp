@@ -1,5 +1,6 @@
 #pragma once
 
+#include "harness/node/node_runner.hpp"
 #include "harness/node/plan.hpp"
 
 #include <string>
@@ -33,8 +34,17 @@ struct NodeArgs {
 /// Adds CONFIG (positional), --secret and --skip-unsupported (unless `for_check`: check has its
 /// own positional and --secret), and --profile, --variables, --var, --secrets-file,
 /// --allow-undefined and --whitelist-file; --pipe when `with_pipe_selection`.
-void add_node_options(CLI::App& cmd, NodeArgs& args, bool with_pipe_selection,
+void add_node_options(CLI::App& cmd,
+                      NodeArgs& args,
+                      bool with_pipe_selection,
                       bool for_check = false);
+
+/// Fills `options.system_exec` and `options.system_url` from `ID=COMMAND` and `ID=URL` values;
+/// throws UsageError naming the flag for a bad value or an id that is no system of `plan`.
+void add_system_overrides(const node::Plan& plan,
+                          const std::vector<std::string>& system_exec,
+                          const std::vector<std::string>& system_url,
+                          node::RunOptions& options);
 
 /// Splits `NAME=VALUE` (the first `=`); throws UsageError naming `flag` when there is none or
 /// the name is empty.

@@ -67,18 +67,7 @@ Command add_run_command(CLI::App& app)
                 "log tail is printed), 130 interrupted (systems removed).");
     return {cmd, [args, cmd] {
                 auto plan = args->node.plan(cmd->count("--profile") > 0);
-                for (const auto& e : args->system_exec) {
-                    auto [id, command] = split_assignment(e, "--system-exec");
-                    if (!plan.system(id))
-                        throw UsageError("--system-exec " + id + ": no such system");
-                    args->run.system_exec[id] = command;
-                }
-                for (const auto& e : args->system_url) {
-                    auto [id, url] = split_assignment(e, "--system-url");
-                    if (!plan.system(id))
-                        throw UsageError("--system-url " + id + ": no such system");
-                    args->run.system_url[id] = url;
-                }
+                add_system_overrides(plan, args->system_exec, args->system_url, args->run);
                 if (!args->record.empty())
                     args->run.record = args->record;
                 args->run.ready_timeout =
