@@ -75,8 +75,13 @@ struct RunInfo {
     std::vector<Role> roles;
     std::string sesam_emu_version;
     /// The kind of run, naming JUnit testsuites (`SUITE.ROLE`) and shown in JSON reports:
-    /// `sesam-emu` for conformance checks, `sesam-emu.replay` for a replayed fixture.
+    /// `sesam-emu` for conformance checks, `sesam-emu.replay` for a replayed fixture,
+    /// `sesam-emu.test` for a node configuration's tests.
     std::string suite = "sesam-emu";
+    /// JUnit: one testsuite per role (`SUITE.ROLE`); off: one testsuite named SUITE, for runs
+    /// whose cases belong to no role (`sesam-emu test`: one case per spec), which also leaves
+    /// the role out of JSON reports.
+    bool suite_per_role = true;
 };
 
 /// Figures of a run.

@@ -89,32 +89,6 @@ struct ReplayAgainstArgs {
     ServiceArgs service_under_test;
 };
 
-/// `_id "p3", field "name": expected "Ann", actual "Anne"`: one difference on one line.
-std::string describe(const BodyDifference& d)
-{
-    std::string where;
-    if (!d.entity_id.empty())
-        where = fmt::format("_id {}", shown_value(nlohmann::json(d.entity_id)));
-    if (!d.field.empty())
-        where += fmt::format("{}field \"{}\"", where.empty() ? "" : ", ", d.field);
-    if (where.empty())
-        where = "body";
-    using Kind = BodyDifference::Kind;
-    switch (d.kind) {
-    case Kind::changed:
-        return fmt::format("{}: expected {}, actual {}", where, d.expected, d.actual);
-    case Kind::missing_field:
-        return fmt::format("{}: missing (expected {})", where, d.expected);
-    case Kind::added_field:
-        return fmt::format("{}: added (actual {})", where, d.actual);
-    case Kind::missing_entity:
-        return fmt::format("{}: missing entity (expected {})", where, d.expected);
-    case Kind::added_entity:
-        return fmt::format("{}: added entity (actual {})", where, d.actual);
-    }
-    return where;
-}
-
 /// Prints an outcome's lines, every one through `redactor`: a difference shows decoded JSON, in
 /// which a secret the service echoed in another escape is plain.
 void print_outcome(const ExchangeOutcome& o, std::size_t max_diffs, const Redactor& redactor)
@@ -140,7 +114,7 @@ void print_outcome(const ExchangeOutcome& o, std::size_t max_diffs, const Redact
         return;
     const auto& diffs = o.body->differences;
     for (std::size_t i = 0; i < diffs.size() && i < max_diffs; ++i)
-        line("        " + describe(diffs[i]));
+        line("        " + describe_difference(diffs[i]));
     if (diffs.size() > max_diffs)
         line(fmt::format("        … and {} more (--max-diffs)", diffs.size() - max_diffs));
 }

@@ -21,7 +21,7 @@ std::string dump(const Json& json)
     return json.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-Json to_json(const CheckResult& r)
+Json to_json(const CheckResult& r, bool with_role)
 {
     Json evidence = Json::array();
     for (const Evidence& e : r.evidence) {
@@ -32,16 +32,18 @@ Json to_json(const CheckResult& r)
                             {"actual", e.actual},
                             {"curl", e.curl}});
     }
-    return {{"id", r.info.id},
-            {"role", to_string(r.info.role)},
-            {"severity", to_string(r.severity)},
-            {"title", r.info.title},
-            {"spec", r.info.spec},
-            {"verdict", to_string(r.verdict)},
-            {"message", r.message},
-            {"baselined", r.baselined},
-            {"seconds", r.seconds},
-            {"evidence", std::move(evidence)}};
+    Json out = {{"id", r.info.id}};
+    if (with_role)
+        out["role"] = to_string(r.info.role);
+    out["severity"] = to_string(r.severity);
+    out["title"] = r.info.title;
+    out["spec"] = r.info.spec;
+    out["verdict"] = to_string(r.verdict);
+    out["message"] = r.message;
+    out["baselined"] = r.baselined;
+    out["seconds"] = r.seconds;
+    out["evidence"] = std::move(evidence);
+    return out;
 }
 
 struct FileCloser {
@@ -71,6 +73,7 @@ public:
                            {"sesam_emu_version", run.sesam_emu_version}};
         first_ = true;
         error_ = 0;
+        with_role_ = run.suite_per_role;
         write("{\"run\": " + dump(info) + ",\n\"checks\": [");
     }
 
@@ -79,7 +82,7 @@ public:
     void check_finished(const CheckResult& result) override
     {
         // One check per line, flushed: a run that hangs or crashes still shows what it did.
-        write((first_ ? "\n" : ",\n") + dump(to_json(result)));
+        write((first_ ? "\n" : ",\n") + dump(to_json(result, with_role_)));
         first_ = false;
     }
 
@@ -122,6 +125,7 @@ private:
     std::string path_;
     std::unique_ptr<std::FILE, FileCloser> file_;
     bool first_ = true;
+    bool with_role_ = true;
     int error_ = 0; ///< the first write error, reported by end()
 };
 

@@ -117,9 +117,10 @@ std::string describe(const std::vector<Evidence>& evidence)
     return text;
 }
 
-std::string testcase(const CheckResult& r, const std::string& prefix)
+std::string testcase(const CheckResult& r, const RunInfo& run)
 {
-    const std::string suite = prefix + "." + to_string(r.info.role);
+    const std::string suite =
+        run.suite_per_role ? run.suite + "." + to_string(r.info.role) : run.suite;
     std::string xml = fmt::format(R"(    <testcase classname="{}" name="{}" time="{:.3f}")",
                                   attr(suite),
                                   attr(r.info.id),
@@ -173,6 +174,8 @@ public:
                 roles.push_back(r.info.role);
             }
         }
+        if (!run_.suite_per_role)
+            roles = {Role::source}; // one testsuite: every result is taken below
         std::string suites;
         std::size_t tests = 0, failures = 0, skipped = 0;
         for (const Role role : roles) {
@@ -180,13 +183,13 @@ public:
             std::size_t n = 0, failed = 0, skips = 0;
             double seconds = 0;
             for (const CheckResult& r : results_) {
-                if (r.info.role != role)
+                if (run_.suite_per_role && r.info.role != role)
                     continue;
                 ++n;
                 failed += r.fails_run() ? 1 : 0;
                 skips += r.verdict == Verdict::skipped ? 1 : 0;
                 seconds += r.seconds;
-                cases += testcase(r, run_.suite);
+                cases += testcase(r, run_);
             }
             if (n == 0)
                 continue;
@@ -194,10 +197,9 @@ public:
             failures += failed;
             skipped += skips;
             suites += fmt::format(
-                "  <testsuite name=\"{}.{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" "
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" "
                 "errors=\"0\" time=\"{:.3f}\">\n",
-                attr(run_.suite),
-                to_string(role),
+                attr(run_.suite_per_role ? run_.suite + "." + to_string(role) : run_.suite),
                 n,
                 failed,
                 skips,

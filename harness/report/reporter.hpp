@@ -32,7 +32,8 @@ std::unique_ptr<Reporter> make_console_reporter(std::FILE* out, bool colour);
 /// crash leaves the old report or none), anything else (a FIFO, a device) is written through and
 /// never replaced; a directory or an unwritable folder is refused by the constructor
 /// (std::invalid_argument). One testsuite per role with results (named `SUITE.ROLE`,
-/// RunInfo::suite), one testcase per check whose `name` is the check id, `<failure>` for failed
+/// RunInfo::suite), or one named SUITE without RunInfo::suite_per_role; one testcase per check
+/// whose `name` is the check id, `<failure>` for failed
 /// errors, `<skipped>` for skipped checks; failed warnings and baselined failures are passing
 /// testcases with a `<system-out>` note. The service output tail goes into each testsuite's
 /// `<system-err>`. Characters XML 1.0 forbids become `\uXXXX` (controls) or U+FFFD (invalid UTF-8).
