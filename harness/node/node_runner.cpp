@@ -250,6 +250,8 @@ private:
             state_->reset_offset(pipe.id);
             state_->reset_offset(push_key(pipe));
             datasets_->drop(pipe.output);
+            for (const char* stage : {"source", "before-transforms", "after-transforms"})
+                datasets_->drop(stage_dataset(pipe, stage));
         }
     }
 
@@ -395,9 +397,21 @@ private:
         const bool full = !stored_offset(pipe.id).has_value() || pipe.stand_in ||
                           source.type == "embedded" || source.type == "http_endpoint";
 
+        // Stages a test spec asks for, kept in memory: one load at a time per store connection.
+        std::map<std::string, std::vector<std::string>> kept;
+        if (const auto it = options_.keep_stages.find(pipe.id); it != options_.keep_stages.end())
+            for (const auto& stage : it->second)
+                kept[stage];
+        auto keep = [&](const char* stage, std::string_view entity) {
+            if (const auto it = kept.find(stage); it != kept.end())
+                it->second.emplace_back(entity);
+        };
+
         auto load = datasets_->begin_load(pipe.output, full);
         auto write = [&](std::string_view entity) {
             ++out;
+            if (!pipe.stand_in)
+                keep("after-transforms", entity);
             try {
                 if (pipe.remove_namespaces)
                     load.write(remove_namespaces(entity));
@@ -431,10 +445,16 @@ private:
             }
         auto feed = [&](std::string_view entity) {
             ++in;
-            if (pipe.add_namespaces && !pipe.stand_in)
-                next[0](add_namespaces(entity, pipe.identity_namespace, pipe.property_namespace));
-            else
+            keep("source", entity);
+            if (pipe.add_namespaces && !pipe.stand_in) {
+                const auto namespaced =
+                    add_namespaces(entity, pipe.identity_namespace, pipe.property_namespace);
+                keep("before-transforms", namespaced);
+                next[0](namespaced);
+            } else {
+                keep("before-transforms", entity);
                 next[0](entity);
+            }
         };
 
         std::string note;
@@ -516,6 +536,18 @@ private:
         }
         const auto loaded = load.commit();
         bool changed = loaded.written > 0 || loaded.deleted_by_tracking > 0;
+        for (const auto& [stage, entities] : kept) {
+            auto stage_load = datasets_->begin_load(stage_dataset(pipe, stage), full);
+            for (const auto& entity : entities) {
+                try {
+                    stage_load.write(entity);
+                } catch (const std::invalid_argument& e) {
+                    throw SystemFailure("pipe " + pipe.id + ": an entity at stage " + stage +
+                                        " cannot be stored: " + e.what());
+                }
+            }
+            stage_load.commit();
+        }
 
         std::string pushed;
         if (pipe.sink.type == "json") {
@@ -662,6 +694,11 @@ add_namespaces(std::string_view json, const std::string& identity, const std::st
             out[property + ":" + key] = value;
     }
     return out.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string stage_dataset(const PipePlan& pipe, const std::string& stage)
+{
+    return stage == "sink" ? pipe.output : pipe.id + "@" + stage;
 }
 
 std::string remove_namespaces(std::string_view json)

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -30,7 +31,15 @@ struct RunOptions {
     std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};
     std::filesystem::path log_dir = ".sesam-emu/logs"; ///< `<system>.log`, secrets masked
     std::optional<std::string> record; ///< a fixture of every exchange (fixtures/README.md)
+    /// Pipes whose entities are also kept at these stages (`source`, `before-transforms`,
+    /// `after-transforms`), each in the dataset stage_dataset() names; for `test` specs with a
+    /// `stage` (sesam-config.md §4.2). Held in memory during the pipe's run.
+    std::map<std::string, std::set<std::string>> keep_stages;
 };
+
+/// The dataset that holds `pipe`'s entities at `stage`: its output dataset for `sink`, else
+/// `PIPE@STAGE` (`@` is in no Sesam id, so no pipe writes it).
+std::string stage_dataset(const PipePlan& pipe, const std::string& stage);
 
 /// A system started for a run or a check, and where its log goes.
 struct StartedSystem {

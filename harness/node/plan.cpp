@@ -386,8 +386,11 @@ private:
                                            ".json holds its sink input");
             }
         }
-        if (const auto pump = c.find("pump"); pump != c.end() && string_at(*pump, "mode") == "off")
+        if (const auto pump = c.find("pump");
+            pump != c.end() && string_at(*pump, "mode") == "off") {
             p.left_out = "pump mode is off"; // §2.2: such a pipe can never run
+            p.pump_off = true;
+        }
         return p;
     }
 

@@ -71,6 +71,7 @@ struct PipePlan {
     std::vector<std::string> not_run;
     std::optional<std::filesystem::path> stand_in;
     std::optional<std::string> left_out; ///< why the pipe does not run (mode off, …)
+    bool pump_off = false; ///< `pump.mode` off: a node keeps the pipe but never runs it
 
     bool runs() const { return !left_out.has_value(); }
 };
