@@ -37,7 +37,8 @@ int main(int argc, char** argv)
                                   add_replay_command(app),
                                   add_plan_command(app),
                                   add_run_command(app),
-                                  add_dataset_command(app)};
+                                  add_dataset_command(app),
+                                  add_test_command(app)};
 
     try {
         app.parse(argc, argv);

@@ -1,8 +1,11 @@
 #include "harness/cli/node_options.hpp"
 
+#include "emulator/store/state_store.hpp"
 #include "harness/cli/command.hpp"
+#include "harness/cli/exit_codes.hpp"
 
 #include <CLI/CLI.hpp>
+#include <fmt/core.h>
 
 #include <tuple>
 
@@ -105,6 +108,67 @@ void add_node_options(CLI::App& cmd, NodeArgs& args, bool with_pipe_selection, b
     if (with_pipe_selection)
         cmd.add_option("--pipe", args.pipes, "Run only this pipe; repeatable (default: all)")
             ->allow_extra_args(false);
+}
+
+node::RunOptions RunArgs::options(const node::Plan& plan) const
+{
+    auto options = run;
+    add_system_overrides(plan, system_exec, system_url, options);
+    if (!record.empty())
+        options.record = record;
+    options.ready_timeout = std::chrono::milliseconds(static_cast<long long>(ready_timeout * 1000));
+    return options;
+}
+
+void add_run_options(CLI::App& cmd, RunArgs& args)
+{
+    cmd.add_option("--state", args.run.state, "The store file: offsets, datasets, sequences")
+        ->default_str(args.run.state);
+    cmd.add_option("--max-rounds",
+                   args.run.max_rounds,
+                   "Stop with an error when the pipes still change after this many rounds")
+        ->default_str("100")
+        ->check(CLI::Range(1, 100000));
+    cmd.add_option("--system-exec",
+                   args.system_exec,
+                   "ID=COMMAND: start system ID from a shell command instead of its image, with "
+                   "its environment plus PORT, a free loopback port it must listen on")
+        ->allow_extra_args(false);
+    cmd.add_option(
+           "--system-url", args.system_url, "ID=URL: system ID is a service already running at URL")
+        ->allow_extra_args(false);
+    cmd.add_option("--record",
+                   args.record,
+                   "Record every exchange with the systems into this fixture (JSON lines, "
+                   "secrets masked), as the other commands' --record does");
+    cmd.add_option("--ready-timeout",
+                   args.ready_timeout,
+                   "Seconds a started system has to accept a TCP connection")
+        ->default_str("30")
+        ->check(CLI::Range(0.1, 3600.0));
+}
+
+std::optional<int> run_node(const node::Plan& plan,
+                            const node::RunOptions& options,
+                            const Redactor& redactor,
+                            const char* command)
+{
+    for (const auto& line : plan.notes)
+        fmt::print(stderr, "{}: {}\n", command, redactor.redact(line));
+    try {
+        node::run_plan(plan, options, redactor, [](const std::string& line) {
+            fmt::print(stderr, "{}\n", line);
+        });
+    } catch (const node::SystemFailure& e) {
+        fmt::print(stderr, "sesam-emu {}: error: {}\n", command, e.what());
+        return static_cast<int>(exit_service_failed);
+    } catch (const node::RunInterrupted& e) {
+        fmt::print(stderr, "sesam-emu: interrupted: {}\n", e.what());
+        return static_cast<int>(exit_interrupted);
+    } catch (const emulator::StoreError& e) {
+        throw UsageError(std::string(e.what()) + " (--state)");
+    }
+    return std::nullopt;
 }
 
 } // namespace sesam::harness

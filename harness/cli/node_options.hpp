@@ -3,6 +3,7 @@
 #include "harness/node/node_runner.hpp"
 #include "harness/node/plan.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,29 @@ void add_system_overrides(const node::Plan& plan,
                           const std::vector<std::string>& system_exec,
                           const std::vector<std::string>& system_url,
                           node::RunOptions& options);
+
+/// The options of `run` that `test` takes too.
+struct RunArgs {
+    node::RunOptions run;
+    std::vector<std::string> system_exec; ///< ID=COMMAND
+    std::vector<std::string> system_url;  ///< ID=URL
+    double ready_timeout = 30;
+    std::string record;
+
+    /// The run options for `plan`: overrides checked against its systems (UsageError).
+    node::RunOptions options(const node::Plan& plan) const;
+};
+
+/// Adds --state, --max-rounds, --system-exec, --system-url, --record and --ready-timeout.
+void add_run_options(CLI::App& cmd, RunArgs& args);
+
+/// Runs `plan` as `run` does, its summary lines on stderr. Returns nullopt when every pipe ran,
+/// else the exit code after printing why: 3 a system or service failed (with its log tail), 130
+/// interrupted. Throws UsageError for a store that cannot be used.
+std::optional<int> run_node(const node::Plan& plan,
+                            const node::RunOptions& options,
+                            const Redactor& redactor,
+                            const char* command);
 
 /// Splits `NAME=VALUE` (the first `=`); throws UsageError naming `flag` when there is none or
 /// the name is empty.
