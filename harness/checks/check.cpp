@@ -182,7 +182,9 @@ private:
         strings_ += s.id.capacity() + (s.updated ? s.updated->text.capacity() : 0) +
                     (s.transit_problem ? s.transit_problem->capacity() + 64 : 0);
         out_.entities.push_back(std::move(s));
-        kept_ = strings_ + out_.entities.capacity() * sizeof(EntitySummary);
+        // Each summary and its share of the deque's blocks and block map (a pointer, and the
+        // allocator's header per block of at least one summary).
+        kept_ = strings_ + out_.entities.size() * (sizeof(EntitySummary) + 2 * sizeof(void*));
     }
 
     ServiceResponse& out_;

@@ -6,6 +6,7 @@
 #include "harness/checks/check_result.hpp"
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -60,7 +61,9 @@ struct ServiceResponse {
     int status = 0;
     std::string body_start; ///< the first bytes of the answer, for evidence (200 at most)
     std::optional<std::string> body_error; ///< why the body is not one complete JSON array
-    std::vector<EntitySummary> entities;
+    /// A deque, not a vector: it grows block by block, so a large response never holds an old
+    /// and a new copy of its summaries at once (what --max-response-mb caps is what is kept).
+    std::deque<EntitySummary> entities;
 
     bool ok() const { return !transport_error && status >= 200 && status < 300 && !body_error; }
 };

@@ -348,10 +348,12 @@ CheckResult since_exclusive(CheckContext& ctx, const CheckInfo& info)
     std::set<std::pair<std::string, std::string>> up_to_pivot;
     if (!ordered) {
         const auto* full = &ctx.full_pull();
-        const auto pivot_at = static_cast<std::size_t>(from - full->entities.data());
-        for (std::size_t i = 0; i <= pivot_at; ++i)
-            if (full->entities[i].updated)
-                up_to_pivot.insert(version_of(full->entities[i]));
+        for (const auto& e : full->entities) { // up to and including the pivot itself
+            if (e.updated)
+                up_to_pivot.insert(version_of(e));
+            if (&e == from)
+                break;
+        }
     }
     Findings found;
     for (const auto& e : r->entities) {
