@@ -220,10 +220,15 @@ private:
         }
         st.type = string_at(config, "type");
         if (st.type.empty())
-            problem(pipe.origin, pointer + "/type", "missing: every " + role + " has a type");
+            problem(pipe.origin,
+                    pointer + "/type",
+                    config.contains("type") ? "must be a string naming the " + role + " type"
+                                            : "missing: every " + role + " has a type");
         st.system = string_at(config, "system");
         st.url = string_at(config, "url");
-        if (role == "source")
+        if (st.type.empty())
+            st.runs = true; // one problem is enough: not "not run" as well
+        else if (role == "source")
             st.runs = source_runs(st.type);
         else if (role == "sink")
             st.runs = sink_runs(st.type);

@@ -125,5 +125,27 @@ TEST(FuzzRegressions, ARecordedUrlWithAnEmptyQueryAndAFragmentIsReplayed)
     std::filesystem::remove(path);
 }
 
+// node_config, "only ConfigError escapes": a component whose `type` is not a string
+// (`"type": 10`) made json::value throw type_error out of make_plan (exit 4, "internal error").
+TEST(FuzzRegressions, AComponentTypeThatIsNotAStringIsAConfigurationError)
+{
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("sesam-fuzz-regression-" + std::to_string(::getpid()) + ".json");
+    std::ofstream(path) << R"([{"_id": "p", "type": "pipe", "source": {"type": 10}},
+                              {"_id": "q", "type": "pipe", "source": {"type": "embedded"},
+                               "transform": [{"type": ["dtl"]}]}])";
+    const auto r = testing::run_command(std::string(SESAM_EMU_BINARY) + " plan " + path.string());
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    const auto name = path.filename().string();
+    EXPECT_EQ(r.err,
+              "sesam-emu: error: " + name +
+                  ": /0/source/type: must be a string naming the source "
+                  "type\nsesam-emu: error: " +
+                  name +
+                  ": /1/transform/0/type: must be a string "
+                  "naming the transform type\n");
+    std::filesystem::remove(path);
+}
+
 } // namespace
 } // namespace sesam::emulator
