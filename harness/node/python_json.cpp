@@ -574,7 +574,7 @@ public:
                 out += "{}";
                 return;
             }
-            std::vector<const std::pair<std::string, Value>*> members;
+            std::vector<const Member*> members;
             members.reserve(v.members.size());
             for (const auto& m : v.members)
                 members.push_back(&m);
@@ -678,7 +678,7 @@ void Value::set(std::string key, Value value)
     if (Value* existing = get(key))
         *existing = std::move(value);
     else
-        members.emplace_back(std::move(key), std::move(value));
+        members.push_back(Member{std::move(key), std::move(value)});
 }
 
 void Value::erase(std::string_view key)

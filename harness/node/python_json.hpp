@@ -14,6 +14,8 @@
 /// objects keep their insertion order, and `json.dumps` writes floats with `repr`.
 namespace sesam::harness::node::py {
 
+struct Member;
+
 /// A Python value as `json.loads` makes it.
 struct Value {
     enum class Kind : std::uint8_t { null, boolean, integer, floating, string, array, object };
@@ -24,10 +26,9 @@ struct Value {
     /// integer: canonical decimal digits (`-` for negatives, no leading zeros, never `-0`);
     /// string: the text as WTF-8 (UTF-8 that may hold the lone surrogates `\ud800` decodes to).
     std::string text;
-    std::vector<Value> items;                           ///< array
-    std::vector<std::pair<std::string, Value>> members; ///< object, in insertion order
+    std::vector<Value> items;    ///< array
+    std::vector<Member> members; ///< object, in insertion order
 
-    static Value null_value() { return {}; }
     static Value from_bool(bool b);
     static Value from_integer(std::string digits); ///< canonical digits
     static Value from_double(double d);
@@ -41,6 +42,13 @@ struct Value {
     /// Sets `key` as a dict does: a key already there keeps its place and takes the new value.
     void set(std::string key, Value value);
     void erase(std::string_view key);
+};
+
+/// One key and value of an object (a struct, not std::pair: a pair of an incomplete Value is
+/// refused by clang's library checks).
+struct Member {
+    std::string first;
+    Value second;
 };
 
 /// Text that `json.loads` refuses; `line` and `column` count from 1 (columns in bytes).

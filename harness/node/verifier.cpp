@@ -39,10 +39,10 @@ filter_item(const std::vector<std::string>& parent, const py::Value& item, const
                 continue;
             if (!key.empty() && key[0] == '_') {
                 if (key == "_id" || (key == "_deleted" && is_true(&value)))
-                    result.members.emplace_back(key, value);
+                    result.members.push_back(py::Member{key, value});
                 continue;
             }
-            result.members.emplace_back(key, filter_item(path, value, spec));
+            result.members.push_back(py::Member{key, filter_item(path, value, spec)});
         }
         return result;
     }
