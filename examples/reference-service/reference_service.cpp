@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -88,9 +89,12 @@ struct ReferenceService::Impl {
 
     Dataset dataset; ///< read only: handlers on any thread share it
     // Handlers may run on several threads (serve runs the io_context on each core): the
-    // receiver, the one thing they change, is used under this lock.
+    // receivers, the one thing they change, are used under this lock.
     std::mutex receiver_lock;
-    Receiver receiver;
+    /// POST /receiver is receivers[""]; POST /receivers/NAME/entities is receivers[NAME]. Each
+    /// keeps its own full sync (spec §4.4: one active sequence per receiver), so several pipes,
+    /// each pushing to its own name, can sync at once, as pipes of a node do.
+    std::map<std::string, Receiver> receivers;
 
     /// spec §3: GET /entities with exclusive `since` and `limit`.
     HttpServer::Answer get_entities(const HttpServer::Request& req,
@@ -122,8 +126,20 @@ struct ReferenceService::Impl {
                                   {"[", dataset.text_after(since, limit), "]"});
     }
 
+    /// What receiver `name` holds (an empty list for one that got nothing yet).
+    Response receiver_entities(const HttpServer::Request& req, const std::string& name)
+    {
+        std::lock_guard lock(receiver_lock);
+        const auto it = receivers.find(name);
+        return json_response(req.version(),
+                             http::status::ok,
+                             it == receivers.end() ? "[]" : it->second.entities().dump());
+    }
+
     /// spec §4: POST /receiver, the json push protocol; the rules live in Receiver.
-    Response post_receiver(const HttpServer::Request& req, boost::urls::url_view target)
+    Response post_receiver(const HttpServer::Request& req,
+                           boost::urls::url_view target,
+                           const std::string& name)
     {
         if (auto rejected = reject_content_type(req))
             return *rejected;
@@ -154,7 +170,7 @@ struct ReferenceService::Impl {
             return error_response(req.version(), http::status::bad_request, not_json(too_deep));
         const auto answer = [&] {
             std::lock_guard lock(receiver_lock);
-            return receiver.post(push, body);
+            return receivers[name].post(push, body);
         }();
         if (answer.status != 200)
             return error_response(
@@ -198,6 +214,7 @@ struct ReferenceService::Impl {
                                                  {{"source", "GET /entities"},
                                                   {"sink", "POST /receiver"},
                                                   {"sink_entities", "GET /receiver/entities"},
+                                                  {"sinks", "POST /receivers/NAME/entities"},
                                                   {"transform", "POST /transform"}}},
                                                 {"entities", dataset.entities().size()}}
                                      .dump());
@@ -212,15 +229,31 @@ struct ReferenceService::Impl {
             if (req.method() != http::verb::post)
                 return error_response(
                     req.version(), http::status::method_not_allowed, "use POST on /receiver");
-            return post_receiver(req, *target);
+            return post_receiver(req, *target, "");
         }
         if (path == "/receiver/entities") {
             if (req.method() != http::verb::get)
                 return error_response(req.version(),
                                       http::status::method_not_allowed,
                                       "use GET on /receiver/entities");
-            std::lock_guard lock(receiver_lock);
-            return json_response(req.version(), http::status::ok, receiver.entities().dump());
+            return receiver_entities(req, "");
+        }
+        // POST /receivers/NAME/entities: a receiver of its own per NAME, as a node's
+        // http_endpoint pipes have (/api/receivers/PIPE/entities); GET lists what it holds.
+        constexpr std::string_view prefix = "/receivers/";
+        constexpr std::string_view suffix = "/entities";
+        if (path.size() > prefix.size() + suffix.size() && path.starts_with(prefix) &&
+            path.ends_with(suffix)) {
+            const auto name =
+                path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+            if (name.find('/') == std::string::npos) {
+                if (req.method() == http::verb::post)
+                    return post_receiver(req, *target, name);
+                if (req.method() == http::verb::get)
+                    return receiver_entities(req, name);
+                return error_response(
+                    req.version(), http::status::method_not_allowed, "use POST or GET on " + path);
+            }
         }
         if (path == "/transform") {
             if (req.method() != http::verb::post)
