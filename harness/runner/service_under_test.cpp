@@ -8,6 +8,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <dirent.h>
@@ -589,6 +590,8 @@ struct ServiceUnderTest::Impl {
     bool container_gone = false;
     bool container_removed = false;
     bool stopped = false;
+    std::unique_ptr<UsageSampler> sampler; ///< from the start on
+    ServiceUsage last_usage;               ///< what the sampler saw, once it is gone
 
     /// Starts `path args` with stdout and stderr going to the output ring.
     void start_child(const std::string& path,
@@ -742,11 +745,30 @@ struct ServiceUnderTest::Impl {
         }
     }
 
+    /// Samples the container through the cgroup of its main process.
+    void sample_container()
+    {
+        const Captured inspect = run_captured(
+            docker, {"docker", "inspect", "-f", "{{.State.Pid}}", container}, kDockerTimeout);
+        const auto pid = std::atoi(trim(inspect.out).c_str());
+        if (inspect.status == 0 && pid > 0)
+            sampler = UsageSampler::cgroup_of(pid);
+    }
+
+    ServiceUsage usage()
+    {
+        if (sampler)
+            last_usage = sampler->usage();
+        return last_usage;
+    }
+
     void stop()
     {
         if (stopped)
             return;
         stopped = true;
+        usage(); // the last figures, before the processes and the cgroup are gone
+        sampler.reset();
         // Also after it exited: a stopped container may still exist until --rm gets to it.
         if (!container.empty() && !container_removed) {
             run_captured(docker, {"docker", "rm", "-f", container}, kDockerTimeout);
@@ -775,10 +797,13 @@ std::unique_ptr<ServiceUnderTest> ServiceUnderTest::start(const ServiceSpec& spe
     impl->output.on_line = spec.on_output_line;
     // Owned from here on, so every failure below stops what was started.
     std::unique_ptr<ServiceUnderTest> service(new ServiceUnderTest(std::move(impl)));
-    if (spec.command)
+    if (spec.command) {
         service->impl_->start_command();
-    else
+        service->impl_->sampler = UsageSampler::process_group(service->impl_->child.pid);
+    } else {
         service->impl_->start_container(target.port, interrupted);
+        service->impl_->sample_container();
+    }
     service->impl_->wait_ready(target, interrupted);
     return service;
 }
@@ -806,6 +831,11 @@ bool ServiceUnderTest::has_exited()
 std::string ServiceUnderTest::exit_description() const
 {
     return impl_->exit_description();
+}
+
+ServiceUsage ServiceUnderTest::usage()
+{
+    return impl_->usage();
 }
 
 std::string ServiceUnderTest::output_tail(std::size_t max_lines) const

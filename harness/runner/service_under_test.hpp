@@ -1,5 +1,7 @@
 #pragma once
 
+#include "harness/runner/usage_sampler.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -77,6 +79,10 @@ public:
     /// `the container ID exited`), and before that `still running`.
     bool has_exited();
     std::string exit_description() const;
+
+    /// The service's memory and CPU so far, sampled from its start (UsageSampler): its process
+    /// group for a command, its cgroup for a container. Still the figures seen once it stopped.
+    ServiceUsage usage();
 
     /// The last `max_lines` lines of what the service wrote on stdout and stderr.
     std::string output_tail(std::size_t max_lines = 40) const;

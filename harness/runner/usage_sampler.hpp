@@ -1,0 +1,53 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <sys/types.h>
+#include <thread>
+
+namespace sesam::harness {
+
+/// What a service used, as far as sampling saw.
+struct ServiceUsage {
+    bool known = false;               ///< false: nothing could be read (no /proc, no cgroup)
+    std::uint64_t peak_rss_bytes = 0; ///< the highest resident memory seen
+    std::uint64_t rss_bytes = 0;      ///< at the last sample
+    double cpu_seconds = 0;           ///< user + system CPU time so far
+    std::string source;               ///< `process group 1234`, `cgroup /docker/…`
+};
+
+/// Samples the memory and CPU of a service every `interval` on a thread of its own:
+/// - a command: every process of its process group (the service and whatever it started), the
+///   resident sets summed at each sample, and each process's own high-water mark (VmHWM), so a
+///   peak between two samples of a one-process service is not missed;
+/// - a container: its memory cgroup (`memory.max_usage_in_bytes` in cgroup v1, `memory.peak`
+///   or `memory.current` in v2) and its CPU accounting.
+class UsageSampler {
+public:
+    static std::unique_ptr<UsageSampler> process_group(pid_t pgid);
+    /// The cgroup of process `pid` (a container's main process).
+    static std::unique_ptr<UsageSampler> cgroup_of(pid_t pid);
+
+    ~UsageSampler();
+    UsageSampler(const UsageSampler&) = delete;
+    UsageSampler& operator=(const UsageSampler&) = delete;
+
+    /// Takes a sample now and returns the figures so far.
+    ServiceUsage usage();
+
+private:
+    struct Target;
+    explicit UsageSampler(std::unique_ptr<Target> target);
+    void sample();
+
+    std::unique_ptr<Target> target_;
+    std::mutex mutex_;
+    ServiceUsage usage_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+} // namespace sesam::harness
