@@ -44,5 +44,6 @@ Command add_plan_command(CLI::App& app);
 Command add_run_command(CLI::App& app);
 Command add_dataset_command(CLI::App& app);
 Command add_test_command(CLI::App& app);
+Command add_load_command(CLI::App& app);
 
 } // namespace sesam::harness
