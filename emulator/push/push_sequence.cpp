@@ -1,5 +1,7 @@
 #include "emulator/push/push_sequence.hpp"
 
+#include "emulator/entity/run_seed.hpp"
+
 #include <cassert>
 #include <random>
 
@@ -56,14 +58,10 @@ void PushSequence::acknowledge()
 
 std::string new_sequence_id()
 {
-    thread_local std::mt19937_64 engine = [] {
-        std::random_device device;
-        std::seed_seq seed{device(), device(), device(), device()};
-        return std::mt19937_64(seed);
-    }();
     // RFC 9562 §5.4: version 4 in the high nibble of octet 6, variant 0b10 at the top of octet 8
-    const std::uint64_t high = (engine() & ~0xf000ULL) | 0x4000ULL;
-    const std::uint64_t low = (engine() & ~(0x3ULL << 62)) | (0x2ULL << 62);
+    // (random bits from run_random(): reproducible with --seed)
+    const std::uint64_t high = (run_random() & ~0xf000ULL) | 0x4000ULL;
+    const std::uint64_t low = (run_random() & ~(0x3ULL << 62)) | (0x2ULL << 62);
 
     static constexpr char digits[] = "0123456789abcdef";
     std::string id;

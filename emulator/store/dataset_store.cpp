@@ -1,6 +1,7 @@
 #include "emulator/store/dataset_store.hpp"
 
 #include "emulator/entity/entity.hpp"
+#include "emulator/entity/run_seed.hpp"
 #include "emulator/entity/transit.hpp"
 #include "emulator/store/state_store.hpp"
 
@@ -514,9 +515,7 @@ private:
 
 std::int64_t system_now_micros()
 {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return run_clock_micros(); // the system clock, or --seed's (run_seed.hpp)
 }
 
 [[noreturn]] void fail(sqlite3* db, const std::string& path, std::string_view what)

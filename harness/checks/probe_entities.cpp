@@ -1,5 +1,6 @@
 #include "harness/checks/probe_entities.hpp"
 
+#include "emulator/entity/run_seed.hpp"
 #include "emulator/store/dataset_store.hpp"
 
 #include <algorithm>
@@ -11,9 +12,7 @@ namespace {
 
 std::int64_t now_micros()
 {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return emulator::run_clock_micros(); // the system clock, or --seed's
 }
 
 bool is_dataset_field(const std::string& key)

@@ -6,6 +6,7 @@
 #include "harness/cli/exit_codes.hpp"
 #include "harness/cli/http_options.hpp"
 #include "harness/cli/interrupt_guard.hpp"
+#include "harness/cli/node_options.hpp"
 #include "harness/cli/service_options.hpp"
 #include "harness/load/load_runner.hpp"
 #include "harness/report/report_file.hpp"
@@ -267,7 +268,7 @@ Command add_load_command(CLI::App& app)
                   "source: continue each full pull with since = the last _updated");
     cmd->add_option("--page-size", args->page_size, "source: pull in pages of limit=N with since")
         ->check(CLI::Range(std::size_t{1}, kMaxCount));
-    cmd->add_option("--seed", args->seed, "Reproducible generated entities and sequence ids");
+    add_seed_option(*cmd, args->seed);
     cmd->add_option(
            "--min-rate", args->min_rate, "Exit 1 when fewer entities per second are reached")
         ->check(CLI::PositiveNumber);

@@ -1,5 +1,6 @@
 #include "harness/cli/node_options.hpp"
 
+#include "emulator/entity/run_seed.hpp"
 #include "emulator/store/state_store.hpp"
 #include "harness/cli/command.hpp"
 #include "harness/cli/exit_codes.hpp"
@@ -114,6 +115,8 @@ node::RunOptions RunArgs::options(const node::Plan& plan) const
 {
     auto options = run;
     add_system_overrides(plan, system_exec, system_url, options);
+    if (seed)
+        emulator::seed_run(*seed);
     if (!record.empty())
         options.record = record;
     options.ready_timeout = std::chrono::milliseconds(static_cast<long long>(ready_timeout * 1000));
@@ -146,6 +149,16 @@ void add_run_options(CLI::App& cmd, RunArgs& args)
                    "Seconds a started system has to accept a TCP connection")
         ->default_str("30")
         ->check(CLI::Range(0.1, 3600.0));
+    add_seed_option(cmd, args.seed);
+}
+
+void add_seed_option(CLI::App& cmd, std::optional<std::uint64_t>& seed)
+{
+    cmd.add_option("--seed",
+                   seed,
+                   "Make what the run invents reproducible: sequence ids, generated entities and "
+                   "the datasets' _ts clock (from 2026-01-01, 1 ms per write), so two recordings "
+                   "differ only in their timings");
 }
 
 std::optional<int> run_node(const node::Plan& plan,

@@ -3,6 +3,7 @@
 #include "harness/node/node_runner.hpp"
 #include "harness/node/plan.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,13 +55,17 @@ struct RunArgs {
     std::vector<std::string> system_url;  ///< ID=URL
     double ready_timeout = 30;
     std::string record;
+    std::optional<std::uint64_t> seed; ///< --seed: applied by options()
 
     /// The run options for `plan`: overrides checked against its systems (UsageError).
     node::RunOptions options(const node::Plan& plan) const;
 };
 
-/// Adds --state, --max-rounds, --system-exec, --system-url, --record and --ready-timeout.
+/// Adds --state, --max-rounds, --system-exec, --system-url, --record, --ready-timeout and --seed.
 void add_run_options(CLI::App& cmd, RunArgs& args);
+
+/// Adds --seed (emulator::seed_run) to `cmd`; `push`, `check`, `run`, `test` and `load` take it.
+void add_seed_option(CLI::App& cmd, std::optional<std::uint64_t>& seed);
 
 /// Runs `plan` as `run` does, its summary lines on stderr. Returns nullopt when every pipe ran,
 /// else the exit code after printing why: 3 a system or service failed (with its log tail), 130

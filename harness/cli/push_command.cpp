@@ -1,4 +1,5 @@
 // `sesam-emu push URL`: loads entities into a local dataset and pushes it as a json sink (spec §4).
+#include "emulator/entity/run_seed.hpp"
 #include "emulator/http/beast_transport.hpp"
 #include "emulator/http/url.hpp"
 #include "emulator/push/push_client.hpp"
@@ -10,6 +11,7 @@
 #include "harness/cli/http_options.hpp"
 #include "harness/cli/input_interrupt.hpp"
 #include "harness/cli/interrupt_guard.hpp"
+#include "harness/cli/node_options.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -35,6 +37,7 @@ struct PushArgs {
     bool no_deletion_tracking = false;
     em::PushSettings settings;
     HttpArgs http;
+    std::optional<std::uint64_t> seed;
 };
 
 std::string offset_text(const std::optional<std::int64_t>& offset)
@@ -72,6 +75,8 @@ void load_input(const PushArgs& args, em::DatasetStore& datasets, const std::str
 
 int run_push(const PushArgs& args)
 {
+    if (args.seed)
+        em::seed_run(*args.seed);
     if (auto bad = em::check_http_url(args.url))
         throw UsageError(bad->message);
     if (args.settings.batch_size == 0)
@@ -189,6 +194,7 @@ Command add_push_command(CLI::App& app)
         ->default_str(args->state);
     cmd->add_option("--pipe", args->pipe, "Whose offset to use (default: dataset and URL)");
     add_http_options(*cmd, args->http);
+    add_seed_option(*cmd, args->seed);
     return {cmd, [args] { return run_push(*args); }};
 }
 
