@@ -234,9 +234,47 @@ public:
                            std::min(round, options_.max_rounds),
                            std::chrono::duration<double>(Clock::now() - started).count(),
                            options_.state));
+        check_memory();
     }
 
 private:
+    /// Each started system's peak memory against its docker.memory (sesam-config.md §1.1:
+    /// Sesam gives a container 128 MB unless its system says otherwise, and stops it beyond).
+    void check_memory()
+    {
+        std::vector<std::string> over;
+        for (const auto& system : plan_.systems) {
+            const auto it = systems_.find(system.id);
+            if (it == systems_.end() || !it->second.started.service)
+                continue;
+            const auto usage = it->second.started.service->usage();
+            if (!usage.known)
+                continue;
+            const double peak_mb = static_cast<double>(usage.peak_rss_bytes) / (1 << 20);
+            print_(fmt::format("system {}: peak memory {:.1f} MiB of its docker.memory {} MiB, "
+                               "CPU {:.2f} s ({})",
+                               system.id,
+                               peak_mb,
+                               system.memory_mb,
+                               usage.cpu_seconds,
+                               usage.source));
+            if (usage.peak_rss_bytes > static_cast<std::uint64_t>(system.memory_mb) << 20)
+                over.push_back(fmt::format(
+                    "system {}: peak memory {:.1f} MiB is over its docker.memory {} MiB; a "
+                    "node would stop the container (make the service stream, or raise "
+                    "docker.memory)",
+                    system.id,
+                    peak_mb,
+                    system.memory_mb));
+        }
+        if (!over.empty()) {
+            std::string message;
+            for (const auto& line : over)
+                message += (message.empty() ? "" : "\n") + line;
+            throw SystemFailure(message);
+        }
+    }
+
     void check_interrupted()
     {
         if (interrupted_ && *interrupted_)

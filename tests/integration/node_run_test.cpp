@@ -103,6 +103,8 @@ TEST_F(NodeRunTest, RunsEveryStageTypeThenIncrementallyAndKeepsSecretsOut)
     EXPECT_THAT(first.err, HasSubstr("round 1 orders: 2 in, 2 out, 2 written")); // testdata/
     EXPECT_THAT(first.err, HasSubstr("round 1 orders-endpoint: 2 in, 2 out, 2 written"));
     EXPECT_THAT(first.err, HasSubstr("run: 21 pipe runs in 3 rounds"));
+    EXPECT_THAT(first.err, HasSubstr("system reference-ms: peak memory "));
+    EXPECT_THAT(first.err, HasSubstr(" MiB of its docker.memory 128 MiB, CPU "));
 
     auto second = in_node("run . --secrets-file secrets.json " + exec_reference());
     ASSERT_EQ(second.exit_code, 0) << second.err;
@@ -273,6 +275,21 @@ TEST_F(NodeRunTest, AnImageIsRunWithTheSystemsPortsEnvironmentAndLimits)
     EXPECT_THAT(slurp(path("node/.sesam-emu/logs/reference-ms.log")),
                 HasSubstr("container says hi"));
     EXPECT_EQ(r.err.find("demo-system-local-key"), std::string::npos) << r.err;
+}
+
+TEST_F(NodeRunTest, ASystemOverItsDockerMemoryFailsTheRun)
+{
+    // The reference service needs more than 2 MiB: as if a greedy service passed its 128.
+    auto system = slurp(path("node/systems/reference-ms.conf.json"));
+    system.replace(system.find("\"memory\": 128"), 13, "\"memory\": 2");
+    write("node/systems/reference-ms.conf.json", system);
+    const auto r = in_node("run . --secrets-file secrets.json " + exec_reference());
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("run: 21 pipe runs in 3 rounds")); // the run itself went well
+    EXPECT_THAT(r.err,
+                ::testing::MatchesRegex(
+                    "(.|\n)*sesam-emu run: error: system reference-ms: peak memory [0-9.]+ MiB "
+                    "is over its docker.memory 2 MiB; a node would stop the container(.|\n)*"));
 }
 
 } // namespace
