@@ -180,7 +180,7 @@ std::string pointer_token(const std::string& key)
     return out;
 }
 
-Json read_json_file(const fs::path& path, const std::string& shown)
+std::string read_config_text(const fs::path& path, const std::string& shown)
 {
     std::ifstream in(path, std::ios::binary);
     if (!in)
@@ -190,6 +190,12 @@ Json read_json_file(const fs::path& path, const std::string& shown)
         throw ConfigError(shown + ": cannot be read");
     if (text.rfind("\xEF\xBB\xBF", 0) == 0)
         text.erase(0, 3); // sesam-py tolerates a UTF-8 BOM (sesam-config.md §3.3)
+    return text;
+}
+
+Json read_json_file(const fs::path& path, const std::string& shown)
+{
+    const auto text = read_config_text(path, shown);
     try {
         return Json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {

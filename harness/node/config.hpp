@@ -65,6 +65,10 @@ NodeConfig load_config(const std::filesystem::path& config,
 /// The JSON pointer token for `key` (RFC 6901: `~` → `~0`, `/` → `~1`).
 std::string pointer_token(const std::string& key);
 
+/// The whole text of a file, a UTF-8 BOM skipped (sesam-py opens files as utf-8-sig); throws
+/// ConfigError `SHOWN: cannot be read`.
+std::string read_config_text(const std::filesystem::path& path, const std::string& shown);
+
 /// Reads a whole JSON file (a BOM skipped); throws ConfigError `FILE:LINE:COLUMN: …` naming it as
 /// `shown` for bad JSON or a file that cannot be read.
 Json read_json_file(const std::filesystem::path& path, const std::string& shown);

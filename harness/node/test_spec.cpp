@@ -3,8 +3,6 @@
 #include "harness/node/config.hpp"
 
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 
 namespace sesam::harness::node {
 
@@ -297,14 +295,7 @@ bool TestSpec::blacklisted(const std::vector<std::string>& path) const
 
 py::Value read_python_json_file(const fs::path& path, const std::string& shown)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw ConfigError(shown + ": cannot be read");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad())
-        throw ConfigError(shown + ": cannot be read");
-    if (text.rfind("\xEF\xBB\xBF", 0) == 0)
-        text.erase(0, 3); // utf-8-sig, as sesam-py opens specs and expected files
+    const auto text = read_config_text(path, shown); // utf-8-sig, as sesam-py opens them
     try {
         return py::parse(text);
     } catch (const py::ParseError& e) {
