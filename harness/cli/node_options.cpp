@@ -117,6 +117,7 @@ node::RunOptions RunArgs::options(const node::Plan& plan) const
     add_system_overrides(plan, system_exec, system_url, options);
     if (seed)
         emulator::seed_run(*seed);
+    options.memory_limit_mb = memory_limit;
     if (!record.empty())
         options.record = record;
     options.ready_timeout = std::chrono::milliseconds(static_cast<long long>(ready_timeout * 1000));
@@ -149,6 +150,11 @@ void add_run_options(CLI::App& cmd, RunArgs& args)
                    "Seconds a started system has to accept a TCP connection")
         ->default_str("30")
         ->check(CLI::Range(0.1, 3600.0));
+    cmd.add_option("--memory-limit",
+                   args.memory_limit,
+                   "MiB: hold every started system's peak memory to this instead of its "
+                   "docker.memory (default 128, as Sesam enforces); 0 turns the check off")
+        ->check(CLI::Range(0L, 1'000'000L));
     add_seed_option(cmd, args.seed);
 }
 

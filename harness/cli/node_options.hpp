@@ -56,12 +56,14 @@ struct RunArgs {
     double ready_timeout = 30;
     std::string record;
     std::optional<std::uint64_t> seed; ///< --seed: applied by options()
+    std::optional<long> memory_limit;  ///< --memory-limit MiB
 
     /// The run options for `plan`: overrides checked against its systems (UsageError).
     node::RunOptions options(const node::Plan& plan) const;
 };
 
-/// Adds --state, --max-rounds, --system-exec, --system-url, --record, --ready-timeout and --seed.
+/// Adds --state, --max-rounds, --system-exec, --system-url, --record, --ready-timeout,
+/// --memory-limit and --seed.
 void add_run_options(CLI::App& cmd, RunArgs& args);
 
 /// Adds --seed (emulator::seed_run) to `cmd`; `push`, `check`, `run`, `test` and `load` take it.

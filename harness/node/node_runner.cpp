@@ -251,21 +251,23 @@ private:
             if (!usage.known)
                 continue;
             const double peak_mb = static_cast<double>(usage.peak_rss_bytes) / (1 << 20);
-            print_(fmt::format("system {}: peak memory {:.1f} MiB of its docker.memory {} MiB, "
-                               "CPU {:.2f} s ({})",
+            const long limit = options_.memory_limit_mb.value_or(system.memory_mb);
+            const std::string of = options_.memory_limit_mb
+                                       ? fmt::format("--memory-limit {} MiB", limit)
+                                       : fmt::format("its docker.memory {} MiB", limit);
+            print_(fmt::format("system {}: peak memory {:.1f} MiB of {}, CPU {:.2f} s ({})",
                                system.id,
                                peak_mb,
-                               system.memory_mb,
+                               limit > 0 ? of : "no limit (--memory-limit 0)",
                                usage.cpu_seconds,
                                usage.source));
-            if (usage.peak_rss_bytes > static_cast<std::uint64_t>(system.memory_mb) << 20)
-                over.push_back(fmt::format(
-                    "system {}: peak memory {:.1f} MiB is over its docker.memory {} MiB; a "
-                    "node would stop the container (make the service stream, or raise "
-                    "docker.memory)",
-                    system.id,
-                    peak_mb,
-                    system.memory_mb));
+            if (limit > 0 && usage.peak_rss_bytes > static_cast<std::uint64_t>(limit) << 20)
+                over.push_back(
+                    fmt::format("system {}: peak memory {:.1f} MiB is over {}; a node would stop "
+                                "the container (make the service stream, or raise docker.memory)",
+                                system.id,
+                                peak_mb,
+                                of));
         }
         if (!over.empty()) {
             std::string message;

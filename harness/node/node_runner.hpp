@@ -31,6 +31,9 @@ struct RunOptions {
     std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};
     std::filesystem::path log_dir = ".sesam-emu/logs"; ///< `<system>.log`, secrets masked
     std::optional<std::string> record; ///< a fixture of every exchange (fixtures/README.md)
+    /// `--memory-limit`: the peak memory every started system is held to, in MiB, instead of its
+    /// docker.memory; 0 turns the check off.
+    std::optional<long> memory_limit_mb;
     /// Pipes whose entities are also kept at these stages (`source`, `before-transforms`,
     /// `after-transforms`), each in the dataset stage_dataset() names; for `test` specs with a
     /// `stage` (sesam-config.md §4.2). Held in memory during the pipe's run.

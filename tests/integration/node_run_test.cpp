@@ -50,7 +50,7 @@ protected:
     std::string exec_reference() const
     {
         return "--system-exec 'reference-ms=echo \"my key is $API_KEY\"; exec " + kBinary +
-               " serve --port $PORT'";
+               " serve --port $PORT'" + kMemoryCheckArgs;
     }
 };
 
@@ -283,13 +283,18 @@ TEST_F(NodeRunTest, ASystemOverItsDockerMemoryFailsTheRun)
     auto system = slurp(path("node/systems/reference-ms.conf.json"));
     system.replace(system.find("\"memory\": 128"), 13, "\"memory\": 2");
     write("node/systems/reference-ms.conf.json", system);
-    const auto r = in_node("run . --secrets-file secrets.json " + exec_reference());
+    const auto plain = exec_reference().substr(
+        0, exec_reference().size() - kMemoryCheckArgs.size()); // checked here
+    const auto r = in_node("run . --secrets-file secrets.json " + plain);
     EXPECT_EQ(r.exit_code, 3) << r.err;
     EXPECT_THAT(r.err, HasSubstr("run: 21 pipe runs in 3 rounds")); // the run itself went well
     EXPECT_THAT(r.err,
                 ::testing::MatchesRegex(
                     "(.|\n)*sesam-emu run: error: system reference-ms: peak memory [0-9.]+ MiB "
                     "is over its docker.memory 2 MiB; a node would stop the container(.|\n)*"));
+    const auto off = in_node("run . --secrets-file secrets.json --reset --memory-limit 0 " + plain);
+    EXPECT_EQ(off.exit_code, 0) << off.err;
+    EXPECT_THAT(off.err, HasSubstr(" MiB of no limit (--memory-limit 0)"));
 }
 
 } // namespace

@@ -38,7 +38,7 @@ protected:
     {
         return run_command("cd " + path("node") + " && " + kBinary +
                            " test . --secrets-file secrets.json --system-exec 'reference-ms=exec " +
-                           kBinary + " serve --port $PORT' " + args);
+                           kBinary + " serve --port $PORT' " + args + kMemoryCheckArgs);
     }
 };
 

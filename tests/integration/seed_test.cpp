@@ -60,7 +60,7 @@ TEST_F(SeedTest, TwoSeededRunsOfANodeConfigurationRecordTheSameBytes)
         fs::path(SESAM_SOURCE_DIR) / "examples/node", dir / "node", fs::copy_options::recursive);
     const auto run = "run node --secrets-file node/secrets.json --state s.db --record rec.jsonl "
                      "--system-exec 'reference-ms=exec " +
-                     kBinary + " serve --port $PORT' --seed 3";
+                     kBinary + " serve --port $PORT' --seed 3" + kMemoryCheckArgs;
     const auto first = recorded(run);
     EXPECT_NE(first.find("is_full=true"), std::string::npos);
     EXPECT_EQ(recorded(run), first);
