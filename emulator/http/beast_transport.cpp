@@ -6,10 +6,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
@@ -230,6 +232,37 @@ struct BeastTransport::Impl {
         return r;
     }
 
+    /// Fault injection (HttpRequest::cut_after_body_bytes): the head with the whole body's
+    /// Content-Length, then only `cut` body bytes, then the connection closed; nothing is read.
+    asio::awaitable<SendResult>
+    send_cut(const http::request<http::string_body>& request, const Target& t, std::size_t cut)
+    {
+        // Always a fresh connection: a pooled one the service has closed since would swallow
+        // the cut without the service ever seeing it.
+        if (auto failed = co_await connect(t))
+            co_return *failed;
+        const auto& body = request.body();
+        cut = std::min(cut, body.size());
+        http::serializer<true, http::string_body> serializer(request);
+        stream->expires_after(options.read_timeout);
+        auto [ec, written] =
+            co_await http::async_write_header(*stream, serializer, nothrow_awaitable);
+        if (!ec && cut > 0) {
+            auto [bec, sent] = co_await asio::async_write(
+                *stream, asio::buffer(body.data(), cut), nothrow_awaitable);
+            ec = bec;
+        }
+        close();
+        if (ec || cancelled)
+            co_return error(TransportErrc::write_failed,
+                            "sending the request failed before the cut: " + ec.message());
+        co_return TransportError{make_error_code(TransportErrc::aborted),
+                                 "cut the request after " + std::to_string(cut) + " of " +
+                                     std::to_string(body.size()) +
+                                     " body bytes and closed the connection, as asked",
+                                 0};
+    }
+
     asio::awaitable<SendResult> exchange(const HttpRequest& req, ResponseSink& sink)
     {
         if (cancelled)
@@ -239,6 +272,8 @@ struct BeastTransport::Impl {
             co_return error(TransportErrc::invalid_url,
                             "'" + req.url + "' is not an absolute http:// URL");
         const auto request = build(req, *target);
+        if (req.cut_after_body_bytes)
+            co_return co_await send_cut(request, *target, *req.cut_after_body_bytes);
 
         for (int attempt = 0;; ++attempt) {
             const bool reused = stream.has_value() && connection_key == target->key();

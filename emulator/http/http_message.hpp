@@ -41,6 +41,12 @@ struct HttpRequest {
     std::string url; ///< absolute http URL including the query string
     HttpHeaders headers;
     std::string body;
+    /// Fault injection (check --faults), a client that dies while sending: when set, the request
+    /// goes out on a fresh connection with the whole body's Content-Length, but only this many
+    /// body bytes follow before the connection is closed; no answer is read, and send() returns
+    /// TransportErrc::aborted. Honoured by BeastTransport (a recorder passes it on); transports
+    /// that send nothing, such as fakes, may ignore it.
+    std::optional<std::size_t> cut_after_body_bytes{};
 };
 
 /// The status line and headers of a response.

@@ -36,7 +36,7 @@ public:
         case TransportErrc::interrupted:
             return "interrupted";
         case TransportErrc::aborted:
-            return "aborted by the response consumer";
+            return "aborted by the client";
         }
         return "unknown transport error";
     }

@@ -20,7 +20,7 @@ enum class TransportErrc {
     bad_response,    ///< the bytes received are not an HTTP response
     body_cut_short,  ///< the connection ended before the body was complete
     interrupted,     ///< cancelled by SIGINT/SIGTERM
-    aborted,         ///< the response consumer asked to stop
+    aborted,         ///< the response consumer asked to stop, or a request was cut as asked
 };
 
 /// The error category of TransportErrc ("sesam.transport").

@@ -107,18 +107,30 @@ std::string utf8_error(std::uint64_t offset)
 }
 
 /// Records a source response: the strict verdict on the body and a summary of each entity.
+/// With `drop_after`, it stops the exchange once that many body bytes have arrived (a dropped
+/// connection, Fault::Kind::drop_response); with `digests`, each entity gets its digest.
 class RecordingSink final : public em::ResponseSink {
 public:
-    RecordingSink(ServiceResponse& out, std::uint64_t max_kept)
+    RecordingSink(ServiceResponse& out,
+                  std::uint64_t max_kept,
+                  std::optional<std::uint64_t> drop_after = std::nullopt,
+                  bool digests = false)
         : out_(out), parser_([this](const em::EntityView& e) { add(e); }, options()),
-          max_kept_(max_kept)
+          max_kept_(max_kept), drop_after_(drop_after), digests_(digests)
     {
     }
     void on_head(const em::HttpResponseHead& head) override { out_.status = head.status; }
     bool on_body(std::string_view bytes) override
     {
+        if (drop_after_ && out_.body_bytes + bytes.size() >= *drop_after_) {
+            bytes = bytes.substr(0, *drop_after_ - out_.body_bytes);
+            dropped_ = true;
+        }
+        out_.body_bytes += bytes.size();
         if (out_.body_start.size() < em::kErrorBodyShown)
             out_.body_start.append(bytes.substr(0, em::kErrorBodyShown - out_.body_start.size()));
+        if (dropped_)
+            return false; // what came is not judged: the check cut it short
         if (out_.status < 200 || out_.status > 299)
             return true;
         if (!utf8_.feed(bytes)) {
@@ -139,6 +151,9 @@ public:
         }
         return true;
     }
+    /// The exchange was stopped by `drop_after`.
+    bool dropped() const noexcept { return dropped_; }
+
     void finish()
     {
         if (out_.status < 200 || out_.status > 299 || out_.body_error)
@@ -170,6 +185,9 @@ private:
         s.id = e.id;
         s.updated = em::SinceValue::from_entity(e);
         s.deleted_kind = e.deleted_kind;
+        if (digests_) // nlohmann::json keeps keys sorted: the same entity, the same text
+            s.digest =
+                std::hash<std::string>{}(nlohmann::json::parse(e.bytes, nullptr, false).dump());
         if (e.bytes.find('~') != std::string_view::npos) {
             auto entity = nlohmann::json::parse(e.bytes, nullptr, false);
             s.has_transit = has_transit_value(entity);
@@ -191,6 +209,9 @@ private:
     em::EntityStreamParser parser_;
     Utf8Check utf8_;
     std::uint64_t max_kept_;
+    std::optional<std::uint64_t> drop_after_;
+    bool digests_;
+    bool dropped_ = false;
     std::uint64_t strings_ = 0; ///< what the summaries' strings take
     std::uint64_t kept_ = 0;    ///< and with the vector that holds them
 };
@@ -224,27 +245,29 @@ CheckContext::get(const std::vector<std::pair<std::string, std::string>>& params
 }
 
 const ServiceResponse&
-CheckContext::get_again(const std::vector<std::pair<std::string, std::string>>& params)
+CheckContext::get_again(const std::vector<std::pair<std::string, std::string>>& params, Fault fault)
 {
     again_.push_back(std::make_unique<ServiceResponse>());
-    return fetch(*again_.back(), params);
+    return fetch(*again_.back(), params, fault);
 }
 
 ServiceResponse& CheckContext::fetch(ServiceResponse& out,
-                                     const std::vector<std::pair<std::string, std::string>>& params)
+                                     const std::vector<std::pair<std::string, std::string>>& params,
+                                     Fault fault)
 {
     auto url = em::add_query_params(service_.url, params);
     em::HttpRequest request;
     request.url =
         std::holds_alternative<std::string>(url) ? std::get<std::string>(url) : service_.url;
     request.headers = service_.headers;
-    return exchange(out, request);
+    return exchange(out, std::move(request), fault, false);
 }
 
 const ServiceResponse&
 CheckContext::post(const std::vector<std::pair<std::string, std::string>>& params,
                    std::string body,
-                   const std::string& content_type)
+                   const std::string& content_type,
+                   Fault fault)
 {
     again_.push_back(std::make_unique<ServiceResponse>());
     auto url = em::add_query_params(service_.url, params);
@@ -256,16 +279,36 @@ CheckContext::post(const std::vector<std::pair<std::string, std::string>>& param
     if (!em::find_header(request.headers, "Content-Type"))
         em::set_header(request.headers, "Content-Type", content_type);
     request.body = std::move(body);
-    return exchange(*again_.back(), request);
+    return exchange(*again_.back(), std::move(request), fault, true);
 }
 
-ServiceResponse& CheckContext::exchange(ServiceResponse& out, const em::HttpRequest& request)
+ServiceResponse&
+CheckContext::exchange(ServiceResponse& out, em::HttpRequest request, Fault fault, bool digests)
 {
     order_.push_back(&out);
     out.request = em::describe(request);
     out.curl = curl_command(request);
-    RecordingSink sink(out, limits_.max_response_bytes);
+    std::optional<std::uint64_t> drop_after;
+    if (fault.kind == Fault::Kind::cut_request)
+        request.cut_after_body_bytes = fault.bytes;
+    if (fault.kind == Fault::Kind::drop_response) {
+        drop_after = std::max<std::uint64_t>(fault.bytes, 1);
+        out.curl += " | head -c " + std::to_string(*drop_after); // curl then drops it too
+    }
+    RecordingSink sink(out, limits_.max_response_bytes, drop_after, digests);
     auto sent = transport_.send(request, sink);
+    if (!sent && sent.error().code == em::TransportErrc::aborted &&
+        (sink.dropped() || request.cut_after_body_bytes)) {
+        const auto cut = std::min<std::uint64_t>(fault.bytes, request.body.size());
+        out.fault = sink.dropped()
+                        ? "sesam-emu dropped the connection after " +
+                              std::to_string(out.body_bytes) + " body bytes of the answer"
+                        : "sesam-emu cut the request after " + std::to_string(cut) + " of " +
+                              std::to_string(request.body.size()) +
+                              " body bytes and closed the connection";
+        out.transport_error = out.fault;
+        return out;
+    }
     if (!sent && !out.body_error) {
         if (out.status >= 200 && out.status < 300 &&
             sent.error().code == em::TransportErrc::body_cut_short)
@@ -276,6 +319,19 @@ ServiceResponse& CheckContext::exchange(ServiceResponse& out, const em::HttpRequ
     }
     sink.finish();
     return out;
+}
+
+const std::vector<Check>& fault_checks()
+{
+    static const std::vector<Check> checks = [] {
+        std::vector<Check> all = source_fault_checks();
+        for (auto& c : sink_fault_checks())
+            all.push_back(std::move(c));
+        for (auto& c : transform_fault_checks())
+            all.push_back(std::move(c));
+        return all;
+    }();
+    return checks;
 }
 
 const std::vector<Check>& all_checks()

@@ -49,6 +49,24 @@ struct EntitySummary {
     bool has_transit = false;                   ///< some string value starts with `~` (spec §2.2)
     std::optional<std::string> transit_field;   ///< the first field with a bad transit value
     std::optional<std::string> transit_problem; ///< what is wrong with it
+    /// In answers to a POST: a hash of the entity's JSON with its keys sorted, so that two
+    /// answers can be compared entity by entity (transform.fault.retry); 0 in answers to a GET.
+    std::size_t digest = 0;
+};
+
+/// A fault a check injects into one request (check --faults): the connection closed part-way,
+/// as when the node dies, restarts or loses the network in the middle of an exchange.
+struct Fault {
+    enum class Kind : std::uint8_t {
+        none,
+        /// The head announces the whole body; `bytes` of it are sent, then the connection is
+        /// closed and no answer is read.
+        cut_request,
+        /// The connection is closed once `bytes` body bytes of the answer have arrived.
+        drop_response,
+    };
+    Kind kind = Kind::none;
+    std::uint64_t bytes = 0;
 };
 
 /// One request to the service, recorded: the request, what came back, and the strict verdict
@@ -59,7 +77,11 @@ struct ServiceResponse {
     std::string curl;    ///< a command that reproduces it (secrets masked)
     std::optional<std::string> transport_error;
     int status = 0;
-    std::string body_start; ///< the first bytes of the answer, for evidence (200 at most)
+    std::string body_start;       ///< the first bytes of the answer, for evidence (200 at most)
+    std::uint64_t body_bytes = 0; ///< body bytes received
+    /// What an injected Fault did, in words (`sesam-emu cut the request after …`); empty when
+    /// none was injected or the exchange ended before it took effect. Also the transport_error.
+    std::string fault;
     std::optional<std::string> body_error; ///< why the body is not one complete JSON array
     /// A deque, not a vector: it grows block by block, so a large response never holds an old
     /// and a new copy of its summaries at once (what --max-response-mb caps is what is kept).
@@ -88,14 +110,17 @@ public:
 
     /// POST `body` to the service URL with these query parameters (added to the URL's own) and
     /// the service's headers; `Content-Type: application/json` unless `content_type` says
-    /// otherwise or a service header sets it. Never cached.
+    /// otherwise or a service header sets it, with `fault` injected when one is given. Never
+    /// cached.
     const ServiceResponse& post(const std::vector<std::pair<std::string, std::string>>& params,
                                 std::string body,
-                                const std::string& content_type = "application/json");
+                                const std::string& content_type = "application/json",
+                                Fault fault = {});
 
-    /// The same GET again, not from the cache (to see whether answers repeat).
-    const ServiceResponse&
-    get_again(const std::vector<std::pair<std::string, std::string>>& params);
+    /// The same GET again, not from the cache (to see whether answers repeat), with `fault`
+    /// injected when one is given.
+    const ServiceResponse& get_again(const std::vector<std::pair<std::string, std::string>>& params,
+                                     Fault fault = {});
 
     /// Every response fetched or posted so far, in order.
     const std::vector<const ServiceResponse*>& responses() const { return order_; }
@@ -116,8 +141,10 @@ private:
     ServiceDescription service_;
     CheckLimits limits_;
     ServiceResponse& fetch(ServiceResponse& out,
-                           const std::vector<std::pair<std::string, std::string>>& params);
-    ServiceResponse& exchange(ServiceResponse& out, const emulator::HttpRequest& request);
+                           const std::vector<std::pair<std::string, std::string>>& params,
+                           Fault fault = {});
+    ServiceResponse&
+    exchange(ServiceResponse& out, emulator::HttpRequest request, Fault fault, bool digests);
 
     std::map<std::vector<std::pair<std::string, std::string>>, ServiceResponse> cache_;
     std::vector<std::unique_ptr<ServiceResponse>> again_;
@@ -135,13 +162,23 @@ struct Check {
     std::function<CheckResult(CheckContext&)> run;
 };
 
-/// Every check, in the order they run: source, sink, transform.
+/// Every check, in the order they run: source, sink, transform. The fault checks are not
+/// among them.
 const std::vector<Check>& all_checks();
+
+/// The fault-injection checks (`check --faults`), in the order they run: source, sink,
+/// transform. They are run only when asked for, after the other checks of their role, because
+/// the faults they inject may leave the service in a state the other checks do not expect.
+const std::vector<Check>& fault_checks();
 
 /// The checks of each role (defined in source_checks.cpp, sink_checks.cpp, transform_checks.cpp).
 std::vector<Check> source_checks();
 std::vector<Check> sink_checks();
 std::vector<Check> transform_checks();
+/// The fault checks of each role, defined beside the role's other checks.
+std::vector<Check> source_fault_checks();
+std::vector<Check> sink_fault_checks();
+std::vector<Check> transform_fault_checks();
 
 /// Helpers for writing checks.
 CheckResult passed(const CheckInfo& info);

@@ -994,6 +994,238 @@ CheckResult content_type(CheckContext& ctx, const CheckInfo& info)
                                 kWithCharset)});
 }
 
+// ---- fault injection (check --faults) --------------------------------------------------------
+//
+// Each fault check runs a full sync of its own, shaped like the one every probe comes after, and
+// breaks it in one way. A receiver that refuses the full sync without any fault is judged by the
+// checks above; the fault checks then say which one and are skipped.
+
+/// nullopt when the full sync without faults was accepted from is_first to is_last; else why a
+/// fault check cannot be judged, naming the check that reports the cause.
+std::optional<std::string> unfaulted_full_sync_refused(CheckContext& ctx)
+{
+    const auto& run = first_full_sync(ctx);
+    if (!run.refused)
+        return std::nullopt;
+    const auto& r = *run.refused;
+    const auto what = "without faults, " + run.what + " " + answered(r);
+    if (rejects_content_type(r))
+        return what + kSeeContentType;
+    const auto root = run.closing ? closing_root(ctx) : full_sync_root(ctx).value_or(kFullSync);
+    return what + " (see " + std::string(root) + "), so this cannot be judged";
+}
+
+/// A full sync with a fault in it: data batches of full_sync_batch() entities tagged `tag`.
+class FaultedFullSync {
+public:
+    FaultedFullSync(CheckContext& ctx, std::string tag)
+        : ctx_(ctx), tag_(std::move(tag)), sequence_(em::new_sequence_id(), true)
+    {
+    }
+
+    /// Data batch `n` (from 1): the same entities for the same `n`, made once.
+    const Json& batch(std::size_t n)
+    {
+        while (batches_.size() < n) {
+            const auto per_batch = full_sync_batch(ctx_);
+            batches_.push_back(versions(ctx_, tag_, batches_.size() * per_batch + 1, per_batch));
+        }
+        return batches_[n - 1];
+    }
+
+    /// Sends `body` as the next request (the closing one with `last`).
+    const ServiceResponse& next(const Json& body, bool last = false)
+    {
+        return push(ctx_, sequence_, body, last);
+    }
+
+    /// The request in flight again, unchanged: same sequence_id, request_id and
+    /// previous_request_id (spec §4.4: batch_retries), acknowledged when accepted.
+    const ServiceResponse& again(const Json& body)
+    {
+        const auto& r = send(ctx_, sequence_.current(), body);
+        if (accepted(r))
+            sequence_.acknowledge();
+        return r;
+    }
+
+    /// The request in flight, begun, with its body cut after half its bytes (at least one) and
+    /// the connection closed; no answer is read.
+    const ServiceResponse& cut(const Json& body)
+    {
+        const auto text = body.dump();
+        return ctx_.post(
+            sequence_.begin_request(false).query(),
+            text,
+            kSesamContentType,
+            Fault{Fault::Kind::cut_request, std::max<std::size_t>(text.size() / 2, 1)});
+    }
+
+    /// `request N of a full sync`.
+    std::string request_name() const
+    {
+        return "request " + sequence_.current().request_id + " of a full sync";
+    }
+
+private:
+    CheckContext& ctx_;
+    std::string tag_;
+    em::PushSequence sequence_;
+    std::vector<Json> batches_;
+};
+
+/// The verdict on a request of a faulted full sync that was refused: skipped for a 415 (see
+/// sink.content-type), else failed with `message` and as evidence the fault (`fault`, when there
+/// is one) and the refused request.
+CheckResult faulted_refusal(const CheckInfo& info,
+                            const std::string& message,
+                            const ServiceResponse& refused,
+                            const ServiceResponse* fault)
+{
+    if (rejects_content_type(refused))
+        return skipped(info, message + kSeeContentType);
+    std::vector<Evidence> found;
+    if (fault)
+        found.push_back({fault->request,
+                         "",
+                         "",
+                         "(the fault) the connection closed halfway through the body",
+                         fault->fault,
+                         fault->curl});
+    found.push_back(evidence(refused, "a 2xx status"));
+    return failed(info,
+                  message + ", while a full sync without faults was accepted from is_first to "
+                            "is_last",
+                  std::move(found));
+}
+
+/// The requests of a faulted full sync after the fault: `batches` data batches from `from`, then
+/// the closing empty batch; nullopt when every one is accepted.
+std::optional<CheckResult> goes_on(const CheckInfo& info,
+                                   FaultedFullSync& sync,
+                                   std::size_t from,
+                                   std::size_t batches,
+                                   const std::string& after,
+                                   const ServiceResponse* fault)
+{
+    for (std::size_t n = from; n < from + batches; ++n) {
+        const auto& r = sync.next(sync.batch(n));
+        if (!accepted(r))
+            return faulted_refusal(info,
+                                   "the next data batch, " + sync.request_name() + " " + after +
+                                       ", " + answered(r),
+                                   r,
+                                   fault);
+    }
+    const auto& last = sync.next(Json::array(), true);
+    if (!accepted(last))
+        return faulted_refusal(info,
+                               "the closing empty batch (is_last=true), " + sync.request_name() +
+                                   " " + after + ", " + answered(last),
+                               last,
+                               fault);
+    return std::nullopt;
+}
+
+CheckResult fault_cut_batch(CheckContext& ctx, const CheckInfo& info)
+{
+    if (auto why = unfaulted_full_sync_refused(ctx))
+        return skipped(info, *why);
+    FaultedFullSync sync(ctx, "fault-cut");
+    const auto& first = sync.next(sync.batch(1));
+    if (!accepted(first))
+        return skipped(info,
+                       "the first request (is_first=true) of a second full sync " +
+                           answered(first) + ", so there is no full sync to cut a request of");
+    // spec §4.4: the connection breaks while request 2 is sent (a write error); the sink retries
+    // the same request (batch_retries), which the receiver never got whole.
+    const auto& cut = sync.cut(sync.batch(2));
+    const auto& again = sync.again(sync.batch(2));
+    if (!accepted(again))
+        return faulted_refusal(info,
+                               sync.request_name() +
+                                   " sent again whole (same sequence_id, request_id and "
+                                   "previous_request_id) after its connection was cut halfway "
+                                   "through the body " +
+                                   answered(again),
+                               again,
+                               &cut);
+    if (auto bad = goes_on(info, sync, 3, 1, "after the cut and re-sent request", &cut))
+        return *bad;
+    return passed(info);
+}
+
+CheckResult fault_duplicate_batch(CheckContext& ctx, const CheckInfo& info)
+{
+    if (auto why = unfaulted_full_sync_refused(ctx))
+        return skipped(info, *why);
+    FaultedFullSync sync(ctx, "fault-duplicate");
+    for (std::size_t n = 1; n <= 2; ++n) {
+        const auto& r = sync.next(sync.batch(n));
+        if (!accepted(r))
+            return skipped(info,
+                           sync.request_name() + " (a data batch) of a second full sync " +
+                               answered(r) + ", so there is no batch to deliver twice");
+    }
+    // spec §4.4: an answer lost on the way makes the sink send an applied batch again, so the
+    // receiver gets it twice in a row.
+    const auto& twice = sync.again(sync.batch(2));
+    if (!accepted(twice))
+        return faulted_refusal(info,
+                               sync.request_name() +
+                                   " delivered a second time in a row (same sequence_id, "
+                                   "request_id and previous_request_id) " +
+                                   answered(twice),
+                               twice,
+                               nullptr);
+    if (auto bad = goes_on(info, sync, 3, 1, "after the batch delivered twice", nullptr))
+        return *bad;
+    return passed(info);
+}
+
+CheckResult fault_abandoned_full_sync(CheckContext& ctx, const CheckInfo& info)
+{
+    if (auto why = unfaulted_full_sync_refused(ctx))
+        return skipped(info, *why);
+    // spec §4.4: a sync that stops (a 409, a crash, a timeout) is never ended; the next run
+    // starts a new full sync with a new sequence_id, from the beginning, with the same entities.
+    FaultedFullSync abandoned(ctx, "fault-abandoned");
+    for (std::size_t n = 1; n <= 2; ++n) {
+        const auto& r = abandoned.next(abandoned.batch(n));
+        if (!accepted(r))
+            return skipped(info,
+                           abandoned.request_name() + " (a data batch) of a second full sync " +
+                               answered(r) + ", so there is no full sync to abandon");
+    }
+    FaultedFullSync restarted(ctx, "fault-abandoned");
+    const auto& first = restarted.next(abandoned.batch(1));
+    if (!accepted(first))
+        return faulted_refusal(info,
+                               "the first request (is_first=true) of a new full sync, after a "
+                               "full sync that stopped without is_last, " +
+                                   answered(first),
+                               first,
+                               nullptr);
+    const auto& second = restarted.next(abandoned.batch(2));
+    if (!accepted(second))
+        return faulted_refusal(info,
+                               restarted.request_name() +
+                                   " of the new full sync, after one that "
+                                   "stopped without is_last, " +
+                                   answered(second),
+                               second,
+                               nullptr);
+    const auto& last = restarted.next(Json::array(), true);
+    if (!accepted(last))
+        return faulted_refusal(info,
+                               "the closing empty batch (is_last=true) of the new full sync, after "
+                               "one that stopped without is_last, " +
+                                   answered(last),
+                               last,
+                               nullptr);
+    return passed(info);
+}
+
 } // namespace
 
 std::vector<Check> sink_checks()
@@ -1078,6 +1310,41 @@ std::vector<Check> sink_checks()
           "Content-Type: application/json, exactly as Sesam sends it, is accepted",
           "§4.1, §15"},
          content_type},
+    };
+    std::vector<Check> checks;
+    for (const auto& row : rows)
+        checks.push_back({row.info, [row](CheckContext& ctx) { return row.run(ctx, row.info); }});
+    return checks;
+}
+
+std::vector<Check> sink_fault_checks()
+{
+    using F = CheckResult (*)(CheckContext&, const CheckInfo&);
+    struct Row {
+        CheckInfo info;
+        F run;
+    };
+    // sink.fault.abandoned-full-sync last: a receiver it trips may refuse every full sync after.
+    static const Row rows[] = {
+        {{"sink.fault.cut-batch",
+          Role::sink,
+          Severity::error,
+          "A request whose connection was cut mid-body, sent again whole, and the sync after it "
+          "answer 2xx",
+          "§4.4"},
+         fault_cut_batch},
+        {{"sink.fault.duplicate-batch",
+          Role::sink,
+          Severity::error,
+          "A full-sync batch delivered twice in a row, and the sync after it, answer 2xx",
+          "§4.4"},
+         fault_duplicate_batch},
+        {{"sink.fault.abandoned-full-sync",
+          Role::sink,
+          Severity::error,
+          "After a full sync that stopped without is_last, a new full sync answers 2xx throughout",
+          "§4.3, §4.4"},
+         fault_abandoned_full_sync},
     };
     std::vector<Check> checks;
     for (const auto& row : rows)

@@ -2,6 +2,7 @@
 #include "harness/checks/check.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace sesam::harness {
@@ -669,6 +670,168 @@ CheckResult repeatable(CheckContext& ctx, const CheckInfo& info)
     return passed(info);
 }
 
+// ---- fault injection (check --faults) --------------------------------------------------------
+
+/// How a response fails, for `actual`: the transport error, the body error or the status.
+std::string failure_text(const ServiceResponse& r)
+{
+    if (r.transport_error)
+        return *r.transport_error;
+    if (r.body_error)
+        return *r.body_error;
+    return "status " + std::to_string(r.status);
+}
+
+/// The versions (`_id`, `_updated`) of a response, each with how often it comes.
+std::map<std::pair<std::string, std::string>, std::size_t> version_counts(const ServiceResponse& r)
+{
+    std::map<std::pair<std::string, std::string>, std::size_t> out;
+    for (const auto& e : r.entities)
+        ++out[version_of(e)];
+    return out;
+}
+
+/// `e7` with `_updated 7`, for evidence.
+std::string version_text(const std::pair<std::string, std::string>& v)
+{
+    return v.second.empty() ? "this entity" : "this entity with _updated " + v.second;
+}
+
+/// One pull (`params`) dropped mid-body, then repeated: the repeat must hold the same versions
+/// as a complete pull made just before the drop (spec §3.6, §7). Returns why it failed, adding
+/// evidence to `found`, or nullopt; sets `unjudged` when it could not be judged.
+std::optional<std::string> cut_and_repeat(CheckContext& ctx,
+                                          const std::string& what,
+                                          const Params& params,
+                                          std::string_view see,
+                                          Findings& found,
+                                          std::optional<std::string>& unjudged)
+{
+    const auto& earlier = ctx.get(params);
+    if (!earlier.ok()) {
+        unjudged = what + " did not succeed (see " + std::string(see) + ")";
+        return std::nullopt;
+    }
+    if (earlier.entities.empty()) {
+        unjudged = what + " returned no entities, so there is nothing to lose";
+        return std::nullopt;
+    }
+    // A control: two complete pulls without a fault must agree, or a difference after the drop
+    // would say nothing about the drop.
+    const auto& before = ctx.get_again(params);
+    if (!before.ok() || version_counts(before) != version_counts(earlier)) {
+        unjudged = what + " gave different answers twice in a row without a fault (see "
+                          "source.repeatable)";
+        return std::nullopt;
+    }
+    const auto& cut = ctx.get_again(
+        params,
+        Fault{Fault::Kind::drop_response, std::max<std::uint64_t>(before.body_bytes / 2, 1)});
+    const auto& again = ctx.get_again(params);
+    const auto dropped = evidence(cut,
+                                  "",
+                                  "",
+                                  "(the fault) the client drops the connection halfway through "
+                                  "the body",
+                                  cut.fault.empty() ? failure_text(cut) : cut.fault);
+    if (!again.ok()) {
+        found.add(dropped);
+        found.add(evidence(again,
+                           "",
+                           "",
+                           "a 2xx JSON array, as before the connection was dropped",
+                           failure_text(again)));
+        return what + ", repeated after its connection was dropped mid-body, failed: " +
+               failure_text(again);
+    }
+    const auto want = version_counts(before);
+    const auto got = version_counts(again);
+    std::size_t missing = 0;
+    std::size_t extra = 0;
+    std::vector<Evidence> diffs;
+    for (const auto& [version, n] : want) {
+        const auto it = got.find(version);
+        const auto have = it == got.end() ? 0 : it->second;
+        if (have >= n)
+            continue;
+        missing += n - have;
+        diffs.push_back(evidence(
+            again,
+            version.first,
+            "_id",
+            version_text(version) + ", as in the complete pull before",
+            have == 0 ? "missing" : "only " + std::to_string(have) + " of " + std::to_string(n)));
+    }
+    for (const auto& [version, n] : got) {
+        const auto it = want.find(version);
+        const auto had = it == want.end() ? 0 : it->second;
+        if (n <= had)
+            continue;
+        extra += n - had;
+        diffs.push_back(evidence(again,
+                                 version.first,
+                                 "_id",
+                                 had == 0 ? "absent, as in the complete pull before"
+                                          : std::to_string(had) + " of " + version_text(version) +
+                                                ", as in the complete pull before",
+                                 had == 0 ? version_text(version) : std::to_string(n)));
+    }
+    if (diffs.empty())
+        return std::nullopt;
+    found.add(dropped);
+    for (auto& d : diffs)
+        found.add(std::move(d));
+    std::string message = what + ", repeated after its connection was dropped mid-body, ";
+    if (missing > 0)
+        message += "misses " + std::to_string(missing) + " entities";
+    if (missing > 0 && extra > 0)
+        message += " and ";
+    if (extra > 0)
+        message += "holds " + std::to_string(extra) + " entities more than";
+    else
+        message += " of";
+    return message + " a complete pull just before it";
+}
+
+CheckResult fault_cut_response(CheckContext& ctx, const CheckInfo& info)
+{
+    // spec §3.6, §7, §15: a body cut short is a read error; the run fails, the offset does not
+    // move, and the next run sends the same request again, whose answer must hold everything.
+    Findings found;
+    std::vector<std::string> failures;
+    std::vector<std::string> unjudged;
+    std::size_t parts = 0;
+    auto part = [&](const std::string& what, const Params& params, std::string_view see) {
+        ++parts;
+        std::optional<std::string> why_not;
+        if (auto failure = cut_and_repeat(ctx, what, params, see, found, why_not))
+            failures.push_back(std::move(*failure));
+        if (why_not)
+            unjudged.push_back(std::move(*why_not));
+    };
+    part("the full pull", {}, "source.status.ok");
+    // spec §3.1: an incremental run's pull, with the since the since checks send.
+    const auto& full = ctx.full_pull();
+    if (!no_continuation(ctx.service()) && full.ok())
+        if (auto p = pivot(full, ctx.service().is_chronological)) {
+            const auto since = full.entities[*p].updated->query_value();
+            part("the pull with since=" + since, {{"since", since}}, "source.since.accepted");
+        }
+    auto join = [](const std::vector<std::string>& list) {
+        std::string out;
+        for (const auto& item : list)
+            out += (out.empty() ? "" : "; ") + item;
+        return out;
+    };
+    if (!failures.empty())
+        return std::move(found).fail(
+            info, join(failures) + (unjudged.empty() ? "" : "; " + join(unjudged)));
+    if (!unjudged.empty())
+        return skipped(info,
+                       join(unjudged) + (unjudged.size() < parts ? "; the other part passed" : ""));
+    return passed(info);
+}
+
 } // namespace
 
 std::vector<Check> source_checks()
@@ -760,6 +923,18 @@ std::vector<Check> source_checks()
     for (const auto& row : rows)
         checks.push_back({row.info, [row](CheckContext& ctx) { return row.run(ctx, row.info); }});
     return checks;
+}
+
+std::vector<Check> source_fault_checks()
+{
+    static const CheckInfo cut_response{
+        "source.fault.cut-response",
+        Role::source,
+        Severity::error,
+        "A pull whose connection dropped mid-body, repeated, holds the same entities",
+        "§3.6, §7, §15"};
+    return {
+        {cut_response, [](CheckContext& ctx) { return fault_cut_response(ctx, cut_response); }}};
 }
 
 } // namespace sesam::harness

@@ -215,6 +215,116 @@ CheckResult entity_id(CheckContext& ctx, const CheckInfo& info)
                                      " output entities have no _id or one that is not a string");
 }
 
+// ---- fault injection (check --faults) --------------------------------------------------------
+
+/// `sesam-emu-check-1 (output entity at index 0)`, for evidence.
+std::string output_entity(const EntitySummary& e)
+{
+    return (e.id_kind == em::JsonKind::string ? e.id : std::string("an entity without _id")) +
+           " (output entity at index " + std::to_string(e.index) + ")";
+}
+
+CheckResult fault_retry(CheckContext& ctx, const CheckInfo& info)
+{
+    // spec §5.1, §8: an answer cut short fails the pipe run, and the next run sends the same
+    // batch again; its answer replaces the batch, and downstream hashes compare it with the last.
+    const auto n = small_batch(ctx.service());
+    const auto body = batch(n);
+    const auto what = "a batch of " + std::to_string(n) + " entities";
+    const auto& first = ctx.post({}, body);
+    if (!first.ok())
+        return skipped(info,
+                       what + " did not get a 2xx JSON array (see transform.body.json-array and "
+                              "transform.batch.full)");
+    if (first.entities.empty())
+        return skipped(info, "the answer to " + what + " holds no entity to compare");
+    const auto& dropped = ctx.post(
+        {},
+        body,
+        "application/json",
+        Fault{Fault::Kind::drop_response, std::max<std::uint64_t>(first.body_bytes / 2, 1)});
+    const auto& retry = ctx.post({}, body);
+    const auto fault =
+        evidence(dropped,
+                 "",
+                 "",
+                 "(the fault) the client drops the connection halfway through the "
+                 "answer",
+                 dropped.fault.empty() ? "the answer ended before that" : dropped.fault);
+    const auto retried = what + " sent again after its answer was dropped mid-body";
+    if (!retry.ok())
+        return failed(info,
+                      retried + " did not get a 2xx JSON array",
+                      {fault,
+                       evidence(retry,
+                                "",
+                                "",
+                                "a 2xx JSON array, as the first time",
+                                retry.transport_error ? *retry.transport_error
+                                : retry.body_error    ? *retry.body_error
+                                                      : "status " + std::to_string(retry.status) +
+                                                         body_shown(retry))});
+    // The answers are compared entity by entity, in order: the output order is the answer's
+    // (spec §5.1).
+    std::vector<Evidence> changed;
+    std::size_t different_ids = 0;
+    const auto common = std::min(first.entities.size(), retry.entities.size());
+    for (std::size_t i = 0; i < common; ++i) {
+        const auto& a = first.entities[i];
+        const auto& b = retry.entities[i];
+        if (a.id != b.id || a.id_kind != b.id_kind) {
+            ++different_ids;
+            changed.push_back(evidence(retry, b.id, "_id", output_entity(a), output_entity(b)));
+        } else if (a.digest != b.digest) {
+            changed.push_back(
+                evidence(retry,
+                         b.id,
+                         "",
+                         "the same content as the first time",
+                         "different content (output entity at index " + std::to_string(i) + ")"));
+        }
+    }
+    for (std::size_t i = common; i < first.entities.size(); ++i)
+        changed.push_back(evidence(
+            retry, first.entities[i].id, "_id", output_entity(first.entities[i]), "missing"));
+    for (std::size_t i = common; i < retry.entities.size(); ++i)
+        changed.push_back(evidence(retry,
+                                   retry.entities[i].id,
+                                   "_id",
+                                   "no entity at index " + std::to_string(i),
+                                   output_entity(retry.entities[i])));
+    if (changed.empty())
+        return passed(info);
+    const auto missing = first.entities.size() - common;
+    const auto extra = retry.entities.size() - common;
+    const bool same_ids = different_ids == 0 && missing == 0 && extra == 0;
+    std::string message = retried + " was answered with " + std::to_string(retry.entities.size()) +
+                          " entities, the first time with " + std::to_string(first.entities.size());
+    if (same_ids) {
+        message += ": the same ids, " + std::to_string(changed.size()) +
+                   " with other values; a transform whose answer varies makes a new version of "
+                   "each entity on every run";
+    } else {
+        std::vector<std::string> parts;
+        if (missing > 0)
+            parts.push_back(std::to_string(missing) + " missing");
+        if (extra > 0)
+            parts.push_back(std::to_string(extra) + " more");
+        if (different_ids > 0)
+            parts.push_back(std::to_string(different_ids) + " with another _id at the same index");
+        for (std::size_t i = 0; i < parts.size(); ++i)
+            message += (i == 0 ? ": " : ", ") + parts[i];
+    }
+    Findings found;
+    found.add(fault);
+    for (auto& e : changed)
+        found.add(std::move(e));
+    auto r = std::move(found).fail(info, std::move(message));
+    if (same_ids) // the same entities, other values: a warning, as the data is not lost
+        r.severity = Severity::warning;
+    return r;
+}
+
 } // namespace
 
 std::vector<Check> transform_checks()
@@ -261,6 +371,18 @@ std::vector<Check> transform_checks()
     for (const auto& row : rows)
         checks.push_back({row.info, [row](CheckContext& ctx) { return row.run(ctx, row.info); }});
     return checks;
+}
+
+std::vector<Check> transform_fault_checks()
+{
+    static const CheckInfo retry{
+        "transform.fault.retry",
+        Role::transform,
+        Severity::error,
+        "A batch sent again after its answer was dropped mid-body gets the same entities "
+        "(other values: warning)",
+        "§5.1, §8"};
+    return {{retry, [](CheckContext& ctx) { return fault_retry(ctx, retry); }}};
 }
 
 } // namespace sesam::harness

@@ -1,5 +1,6 @@
 // `sesam-emu check URL --role ROLE`: runs the conformance checks of a role against a service,
 // optionally starting the service first and always removing it afterwards.
+#include "emulator/entity/run_seed.hpp"
 #include "emulator/http/beast_transport.hpp"
 #include "emulator/http/url.hpp"
 #include "harness/checks/check.hpp"
@@ -23,6 +24,7 @@
 #include <boost/url/parse.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <memory>
@@ -42,10 +44,12 @@ struct CheckArgs {
     std::size_t page_size = 0;
     HttpArgs http;
     std::vector<std::string> reports;
+    std::optional<std::uint64_t> seed;
     std::vector<std::string> only;
     std::vector<std::string> skip;
     std::string baseline;
     std::uint64_t max_response_mb = 256;
+    bool faults = false;
     ServiceArgs service_under_test;
     // check CONFIG --pipe ID (a pipe of a node configuration)
     std::string pipe;
@@ -182,6 +186,35 @@ bool reachable(const std::string& url)
     return !ec;
 }
 
+bool matches_any(const std::vector<std::string>& patterns, std::string_view id)
+{
+    return std::any_of(
+        patterns.begin(), patterns.end(), [&](const auto& p) { return matches(p, id); });
+}
+
+/// The fault checks of `role` that --only/--skip select (`check --faults`).
+std::vector<const Check*> select_fault_checks(Role role, const CheckArgs& args)
+{
+    std::vector<const Check*> out;
+    for (const auto& check : fault_checks())
+        if (check.info.role == role &&
+            (args.only.empty() || matches_any(args.only, check.info.id)) &&
+            !matches_any(args.skip, check.info.id))
+            out.push_back(&check);
+    return out;
+}
+
+/// The checks of `role` that --only/--skip select, in catalogue order; with --faults, the
+/// role's fault checks come after the others (their faults may unsettle the service).
+std::vector<const Check*> select_role_checks(Role role, const CheckArgs& args)
+{
+    auto checks = select_checks({role}, args.only, args.skip);
+    if (args.faults)
+        for (const auto* check : select_fault_checks(role, args))
+            checks.push_back(check);
+    return checks;
+}
+
 Role parse_role(const std::string& role)
 {
     if (role == "source")
@@ -193,6 +226,8 @@ Role parse_role(const std::string& role)
 
 int run_check(CheckArgs& args)
 {
+    if (args.seed)
+        em::seed_run(*args.seed); // sequence ids and the probe entities' _ts
     node::StartedSystem pipe_system;
     if (!args.pipe.empty()) {
         // The system starts before the check's own signal watch exists: its own watch.
@@ -234,11 +269,14 @@ int run_check(CheckArgs& args)
             throw UsageError(std::string(e.what()) + " (--baseline)");
         }
     }
-    const auto checks = select_checks({role}, args.only, args.skip);
+    const auto checks = select_role_checks(role, args);
     if (checks.empty()) {
         fmt::print(stderr,
-                   "sesam-emu check: no check of role {} matches the --only/--skip patterns\n",
-                   args.role);
+                   "sesam-emu check: no check of role {} matches the --only/--skip patterns{}\n",
+                   args.role,
+                   !args.faults && !select_fault_checks(role, args).empty()
+                       ? " (fault checks run only with --faults)"
+                       : "");
         return exit_nothing_selected;
     }
     const auto spec = args.service_under_test.spec(args.url);
@@ -343,6 +381,10 @@ Command add_check_command(CLI::App& app)
                     "failure of its body check")
         ->default_str("256")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
+    cmd->add_flag("--faults",
+                  args->faults,
+                  "Also run the fault checks: cut connections, batches delivered twice, a full\n"
+                  "sync abandoned halfway (ids *.fault.*), after the role's other checks");
     add_http_options(*cmd, args->http, kTestReadTimeout);
     cmd->add_option(
            "--report", args->reports, "Also write a report: junit:PATH or json:PATH (repeatable)")
@@ -355,6 +397,7 @@ Command add_check_command(CLI::App& app)
     cmd->add_option(
         "--baseline", args->baseline, "A file of accepted failures (check ids, one per line)");
     add_service_options(*cmd, args->service_under_test);
+    add_seed_option(*cmd, args->seed);
     return {cmd, [args] { return run_check(*args); }};
 }
 
