@@ -124,21 +124,16 @@ int run_test(const TestArgs& args, bool profile_given)
     node::check_expected_files(plan.root, specs);
     if (!args.reports.empty() && args.update)
         throw UsageError("--report: --update verifies nothing to report");
-    auto reporter = file_reporters(args.reports, [&] {
-        Redactor r;
-        for (const auto& s : plan.secret_values)
-            r.add_secret(s);
-        return r;
-    }());
+    Redactor redactor;
+    for (const auto& secret : plan.secret_values)
+        redactor.add_secret(secret);
+    auto reporter = file_reporters(args.reports, redactor);
 
     auto options = args.run.options(plan);
     options.reset = !args.keep_state;
     for (const auto& spec : specs)
         if (spec.stage && *spec.stage != "sink")
             options.keep_stages[spec.pipe].insert(*spec.stage);
-    Redactor redactor;
-    for (const auto& secret : plan.secret_values)
-        redactor.add_secret(secret);
 
     const auto started = std::chrono::steady_clock::now();
     if (const auto failed = run_node(plan, options, redactor, "test"))

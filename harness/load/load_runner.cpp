@@ -11,7 +11,6 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <mutex>
 #include <random>
 #include <sys/resource.h>
 #include <thread>
