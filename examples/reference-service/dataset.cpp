@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 
 namespace sesam::reference {
 
@@ -84,17 +83,24 @@ void read_entities(std::string_view text, const std::string& origin, Builder& da
 
 Dataset Dataset::load(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
+    // Read in one piece of the file's size: the service's peak memory while loading is then
+    // the file and the dataset's text, not several copies of the file (service.memory.limit).
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in)
         throw DatasetError("cannot read dataset " + path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse(text.str(), path);
+    std::string text(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)), '\0');
+    in.seekg(0);
+    if (!in.read(text.data(), static_cast<std::streamsize>(text.size())))
+        throw DatasetError("cannot read dataset " + path);
+    return parse(text, path);
 }
 
 Dataset Dataset::parse(std::string_view text, const std::string& origin)
 {
     Builder built;
+    // Room for the entities' texts as dumped (about the input's size, plus `_updated`) made once:
+    // pages never written are not resident, and the text is not copied as it grows.
+    built.text.reserve(text.size() + text.size() / 4 + 4096);
     read_entities(text, origin, built);
     // The views are taken once the text is complete: it no longer moves.
     Dataset dataset;

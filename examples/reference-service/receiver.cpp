@@ -1,10 +1,68 @@
 #include "examples/reference-service/receiver.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+#include <stdexcept>
 
 namespace sesam::reference {
 
 namespace {
+
+/// One prepared statement, reset after each use.
+class Statement {
+public:
+    Statement(sqlite3* db, const char* sql) : db_(db)
+    {
+        if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
+            fail("prepare");
+    }
+    ~Statement() { sqlite3_finalize(stmt_); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& bind(int i, std::string_view text)
+    {
+        sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Statement& bind(int i, std::int64_t value)
+    {
+        sqlite3_bind_int64(stmt_, i, value);
+        return *this;
+    }
+    /// Runs it to its end.
+    void run()
+    {
+        while (step()) {
+        }
+    }
+    /// The next row; false at the end.
+    bool step()
+    {
+        const int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW)
+            return true;
+        sqlite3_reset(stmt_);
+        if (rc != SQLITE_DONE)
+            fail("step");
+        return false;
+    }
+    std::string_view text(int column) const
+    {
+        return {reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column)),
+                static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
+    }
+
+private:
+    [[noreturn]] void fail(const char* what) const
+    {
+        throw std::runtime_error(std::string("receiver store: ") + what + ": " +
+                                 sqlite3_errmsg(db_));
+    }
+    sqlite3* db_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
 
 ReceiverAnswer ok(std::string message)
 {
@@ -50,6 +108,70 @@ std::string invalid_batch(const nlohmann::json& entities)
 
 } // namespace
 
+struct Receiver::Db {
+    struct Close {
+        void operator()(sqlite3* db) const { sqlite3_close(db); }
+    };
+    std::unique_ptr<sqlite3, Close> handle;
+    std::optional<Statement> begin, commit, upsert, upsert_seen, remove, forget_unseen, all;
+
+    Db()
+    {
+        sqlite3* db = nullptr;
+        // "": a private temporary database on disk, removed when it is closed.
+        const int rc =
+            sqlite3_open_v2("", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+        handle.reset(db);
+        if (rc != SQLITE_OK)
+            throw std::runtime_error(std::string("receiver store: open: ") +
+                                     (db ? sqlite3_errmsg(db) : "out of memory"));
+        exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2048;"
+             "PRAGMA temp_store=FILE;"
+             "CREATE TABLE held (id TEXT PRIMARY KEY, json TEXT NOT NULL,"
+             " seen INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID");
+        begin.emplace(db, "BEGIN");
+        commit.emplace(db, "COMMIT");
+        // Re-delivery is idempotent: the last write wins; an incremental write keeps the mark.
+        upsert.emplace(db,
+                       "INSERT INTO held (id, json) VALUES (?1, ?2) "
+                       "ON CONFLICT (id) DO UPDATE SET json = excluded.json");
+        upsert_seen.emplace(db,
+                            "INSERT INTO held (id, json, seen) VALUES (?1, ?2, ?3) "
+                            "ON CONFLICT (id) DO UPDATE SET json = excluded.json, seen = ?3");
+        remove.emplace(db, "DELETE FROM held WHERE id = ?1");
+        forget_unseen.emplace(db, "DELETE FROM held WHERE seen != ?1");
+        all.emplace(db, "SELECT json FROM held ORDER BY id"); // BINARY: std::string's order
+    }
+    ~Db()
+    {
+        // The statements go before the connection.
+        all.reset();
+        forget_unseen.reset();
+        remove.reset();
+        upsert_seen.reset();
+        upsert.reset();
+        commit.reset();
+        begin.reset();
+    }
+    Db(const Db&) = delete;
+    Db& operator=(const Db&) = delete;
+
+    void exec(const char* sql)
+    {
+        char* message = nullptr;
+        if (sqlite3_exec(handle.get(), sql, nullptr, nullptr, &message) != SQLITE_OK) {
+            std::string what = message ? message : "unknown error";
+            sqlite3_free(message);
+            throw std::runtime_error("receiver store: " + what);
+        }
+    }
+};
+
+Receiver::Receiver() : db_(std::make_unique<Db>()) {}
+Receiver::~Receiver() = default;
+Receiver::Receiver(Receiver&&) noexcept = default;
+Receiver& Receiver::operator=(Receiver&&) noexcept = default;
+
 ReceiverAnswer Receiver::post(const PushRequest& request, const nlohmann::json& entities)
 {
     // Everything is checked before anything changes: a rejected request leaves no trace.
@@ -72,7 +194,7 @@ ReceiverAnswer Receiver::post(const PushRequest& request, const nlohmann::json& 
         // (Sinks before 2021-08-16 also sent is_first here, spec §4.1: it is ignored too.)
         if (request.sequence_id)
             is_full_by_sequence_.emplace(*request.sequence_id, false);
-        apply(entities, nullptr);
+        apply(entities, std::nullopt);
         return applied(entities.size());
     }
 
@@ -92,7 +214,7 @@ ReceiverAnswer Receiver::post(const PushRequest& request, const nlohmann::json& 
             return conflict("is_first on request " + quote(request_id) + " but sequence " +
                             quote(sequence_id) + " has already started");
         // spec §4.4: one full sequence at a time; a new one replaces the active one.
-        sequence_ = FullSequence{sequence_id, request_id, {}, false};
+        sequence_ = FullSequence{sequence_id, request_id, ++generations_, false};
         is_full_by_sequence_.emplace(sequence_id, true);
     } else {
         if (!active)
@@ -114,39 +236,51 @@ ReceiverAnswer Receiver::post(const PushRequest& request, const nlohmann::json& 
         sequence_->last_request_id = request_id;
     }
 
-    apply(entities, &sequence_->seen);
+    apply(entities, sequence_->generation);
     if (!request.is_last)
         return applied(entities.size());
 
     // spec §4.3: at is_last, every entity not seen since is_first counts as deleted.
-    const auto deleted = std::erase_if(
-        held_, [&](const auto& entry) { return !sequence_->seen.count(entry.first); });
-    sequence_->seen.clear(); // no longer needed: the sequence only answers re-sends now
+    auto& db = *db_;
+    db.forget_unseen->bind(1, sequence_->generation).run();
+    const auto deleted = sqlite3_changes(db.handle.get());
     sequence_->complete = true;
     return ok("full sync " + quote(sequence_id) + " complete: " + std::to_string(deleted) +
               " entities not seen were deleted");
 }
 
-void Receiver::apply(const nlohmann::json& entities, std::set<std::string>* seen)
+void Receiver::apply(const nlohmann::json& entities, std::optional<std::int64_t> generation)
 {
-    for (const auto& entity : entities) {
-        const auto& id = entity["_id"].get_ref<const std::string&>();
-        // spec §4.3: deletions arrive as entities with `_deleted: true` (only the literal true).
-        auto deleted = entity.find("_deleted");
-        if (deleted != entity.end() && deleted->is_boolean() && deleted->get<bool>())
-            held_.erase(id);
-        else
-            held_[id] = entity.dump(); // re-delivery is idempotent: the last write wins
-        if (seen)
-            seen->insert(id); // a deleted entity was seen too
+    if (entities.empty())
+        return;
+    auto& db = *db_;
+    db.begin->run();
+    try {
+        for (const auto& entity : entities) {
+            const auto& id = entity["_id"].get_ref<const std::string&>();
+            // spec §4.3: deletions arrive as entities with `_deleted: true` (only the literal
+            // true); a deleted entity is gone, so whether it was seen no longer matters.
+            auto deleted = entity.find("_deleted");
+            if (deleted != entity.end() && deleted->is_boolean() && deleted->get<bool>())
+                db.remove->bind(1, id).run();
+            else if (generation)
+                db.upsert_seen->bind(1, id).bind(2, entity.dump()).bind(3, *generation).run();
+            else
+                db.upsert->bind(1, id).bind(2, entity.dump()).run();
+        }
+        db.commit->run();
+    } catch (...) {
+        sqlite3_exec(db.handle.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
     }
 }
 
 nlohmann::json Receiver::entities() const
 {
     auto out = nlohmann::json::array();
-    for (const auto& [id, text] : held_)
-        out.push_back(nlohmann::json::parse(text));
+    auto& all = *db_->all;
+    while (all.step())
+        out.push_back(nlohmann::json::parse(all.text(0)));
     return out;
 }
 

@@ -2,10 +2,13 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
-#include <set>
 #include <string>
+
+struct sqlite3;
 
 namespace sesam::reference {
 
@@ -38,10 +41,19 @@ struct ReceiverAnswer {
 ///   request_id) is accepted as a no-op, so a re-sent is_last does not delete again;
 /// - `_deleted: true` entities are removed; at is_last of a full sync, every entity not seen in
 ///   the sequence is removed (deletion detection, spec §4.3).
-/// Pure logic, no I/O, no locking: the HTTP route in ReferenceService calls it from its one
-/// thread. A rejected request (400, 409) changes nothing.
+/// The entities live in a private SQLite database on disk (a temporary file, gone with the
+/// receiver), not in memory: a receiver stands for the system a sink writes to, and a model
+/// service keeps its memory bounded however much is pushed (sink.memory.bounded; a node gives
+/// the container 128 MB, spec §6.1). SQLite keeps at most a 2 MiB page cache. No locking: the
+/// HTTP route in ReferenceService holds a lock around it. A rejected request (400, 409) changes
+/// nothing. Throws std::runtime_error when the database cannot be used (a full disk).
 class Receiver {
 public:
+    Receiver();
+    ~Receiver();
+    Receiver(Receiver&&) noexcept;
+    Receiver& operator=(Receiver&&) noexcept;
+
     /// Applies one POST whose body was parsed into `entities`. Returns 200, or 400 (a body that is
     /// not an array of objects with string `_id`, a full request without sequence_id or
     /// request_id) or 409, with a message saying why.
@@ -54,13 +66,16 @@ private:
     struct FullSequence {
         std::string sequence_id;
         std::string last_request_id;
-        std::set<std::string> seen;
+        std::int64_t generation = 0; ///< entities seen in it are marked with this
         bool complete = false;
     };
-    /// Stores or removes each entity; records its `_id` in `seen` when given.
-    void apply(const nlohmann::json& entities, std::set<std::string>* seen);
+    struct Db;
+    /// Stores or removes each entity (one transaction); marks each `_id` as seen in
+    /// `generation` when given.
+    void apply(const nlohmann::json& entities, std::optional<std::int64_t> generation);
 
-    std::map<std::string, std::string> held_; ///< `_id` → entity JSON text
+    std::unique_ptr<Db> db_; ///< `_id` → entity JSON text, and the generation it was seen in
+    std::int64_t generations_ = 0;
     std::optional<FullSequence> sequence_;
     /// Every sequence_id accepted so far and its is_full: catches is_full changing and a late
     /// is_first.

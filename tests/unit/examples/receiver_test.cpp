@@ -234,6 +234,58 @@ TEST(Receiver, IncrementalDoesNotTouchTheFullSequence)
     EXPECT_EQ(ids(r), Ids{"a"}); // b came outside the full sequence: not seen, deleted
 }
 
+// An incremental write of an entity the active full sequence already sent keeps it seen; a
+// second full sync marks afresh, so what only the first one sent is deleted at its is_last.
+TEST(Receiver, SeenMarksBelongToTheirFullSequence)
+{
+    Receiver r;
+    ASSERT_EQ(r.post(full("S", "R1"), json{entity("a"), entity("b")}).status, 200);
+    EXPECT_EQ(r.post(incremental("X"), json{entity("a", 2)}).status, 200);
+    EXPECT_EQ(r.post(full("S", "R2", "R1", true), json::array()).status, 200);
+    EXPECT_EQ(r.entities(), json::parse(R"([{"_id":"a","n":2},{"_id":"b","n":0}])"));
+    EXPECT_EQ(r.post(full("T", "R1"), json{entity("b", 3)}).status, 200);
+    EXPECT_EQ(r.post(full("T", "R2", "R1", true), json::array()).status, 200);
+    EXPECT_EQ(r.entities(), json::parse(R"([{"_id":"b","n":3}])"));
+}
+
+// The entities live in the receiver's own file, ordered by `_id` bytes as std::string orders
+// them, and move with it; two receivers share nothing.
+TEST(Receiver, EachReceiverHasItsOwnStoreAndMovesWithIt)
+{
+    Receiver a;
+    Receiver b;
+    ASSERT_EQ(
+        a.post(incremental("1"), json{entity("z"), entity("B"), entity("é"), entity("a")}).status,
+        200);
+    EXPECT_EQ(ids(a), (Ids{"B", "a", "z", "é"}));
+    EXPECT_EQ(ids(b), Ids{});
+    Receiver moved(std::move(a));
+    EXPECT_EQ(ids(moved), (Ids{"B", "a", "z", "é"}));
+    b = std::move(moved);
+    EXPECT_EQ(ids(b), (Ids{"B", "a", "z", "é"}));
+}
+
+// Many entities, written in batches, read back whole: nothing is lost on the way to the file.
+TEST(Receiver, ManyEntitiesSurviveTheStore)
+{
+    Receiver r;
+    std::string previous;
+    for (int batch = 0; batch < 20; ++batch) {
+        auto entities = json::array();
+        for (int i = 0; i < 500; ++i)
+            entities.push_back(entity("e" + std::to_string(batch * 500 + i), batch));
+        const auto id = "R" + std::to_string(batch);
+        const auto request = batch == 0 ? full("S", id) : full("S", id, previous);
+        ASSERT_EQ(r.post(request, entities).status, 200);
+        previous = id;
+    }
+    ASSERT_EQ(r.post(full("S", "last", previous, true), json::array()).status, 200);
+    const auto held = r.entities();
+    ASSERT_EQ(held.size(), 10000u);
+    EXPECT_EQ(held[0], entity("e0", 0));
+    EXPECT_EQ(held.back(), entity("e9999", 19));
+}
+
 // spec §4.4: a re-send of the last request is a no-op, also of the first one
 TEST(Receiver, ResentLastRequestIsANoOp)
 {
