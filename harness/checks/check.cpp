@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cstdio>
 
 namespace sesam::harness {
 
@@ -115,11 +117,20 @@ public:
                   std::uint64_t max_kept,
                   std::optional<std::uint64_t> drop_after = std::nullopt,
                   bool digests = false)
-        : out_(out), parser_([this](const em::EntityView& e) { add(e); }, options()),
-          max_kept_(max_kept), drop_after_(drop_after), digests_(digests)
+        : start_(std::chrono::steady_clock::now()), out_(out),
+          parser_([this](const em::EntityView& e) { add(e); }, options()), max_kept_(max_kept),
+          drop_after_(drop_after), digests_(digests)
     {
     }
-    void on_head(const em::HttpResponseHead& head) override { out_.status = head.status; }
+    ~RecordingSink() override { out_.seconds = elapsed(); }
+    RecordingSink(const RecordingSink&) = delete;
+    RecordingSink& operator=(const RecordingSink&) = delete;
+
+    void on_head(const em::HttpResponseHead& head) override
+    {
+        out_.status = head.status;
+        out_.first_byte_seconds = elapsed();
+    }
     bool on_body(std::string_view bytes) override
     {
         if (drop_after_ && out_.body_bytes + bytes.size() >= *drop_after_) {
@@ -205,6 +216,12 @@ private:
         kept_ = strings_ + out_.entities.size() * (sizeof(EntitySummary) + 2 * sizeof(void*));
     }
 
+    double elapsed() const
+    {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+
+    std::chrono::steady_clock::time_point start_; ///< made just before the request is sent
     ServiceResponse& out_;
     em::EntityStreamParser parser_;
     Utf8Check utf8_;
@@ -218,8 +235,12 @@ private:
 
 } // namespace
 
-CheckContext::CheckContext(em::Transport& transport, ServiceDescription service, CheckLimits limits)
-    : transport_(transport), service_(std::move(service)), limits_(limits)
+CheckContext::CheckContext(em::Transport& transport,
+                           ServiceDescription service,
+                           CheckLimits limits,
+                           MemoryCheckOptions memory)
+    : transport_(transport), service_(std::move(service)), limits_(limits),
+      memory_(std::move(memory))
 {
 }
 
@@ -231,6 +252,9 @@ std::string curl_command(const em::HttpRequest& request)
     for (const auto& h : request.headers)
         out += " -H " +
                shell_quote(h.name + ": " + (looks_like_secret_header(h.name) ? "***" : h.value));
+    if (request.body.size() > kCurlBodyShown)
+        return out + " --data-binary @body.json " + shell_quote(request.url) +
+               "  # body.json: the " + std::to_string(request.body.size()) + "-byte body, not kept";
     if (!request.body.empty())
         out += " --data-binary " + shell_quote(request.body);
     return out + " " + shell_quote(request.url);
@@ -429,6 +453,74 @@ CheckResult failed(const CheckInfo& info, std::string message, std::vector<Evide
     r.message = std::move(message);
     r.evidence = std::move(evidence);
     return r;
+}
+
+} // namespace sesam::harness
+
+namespace sesam::harness {
+
+std::string mib(std::uint64_t bytes)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+    return text;
+}
+
+namespace {
+
+/// spec §6.1: a node gives a microservice's container docker.memory MB (128 unless the system
+/// says otherwise) and stops it when it takes more.
+CheckResult memory_limit(CheckContext& ctx, const CheckInfo& info)
+{
+    const auto& options = ctx.memory();
+    if (!options.memory)
+        return skipped(info, options.unseen);
+    const auto peak = options.memory->peak_bytes();
+    if (!peak)
+        return skipped(info, "no memory figure could be read (" + options.memory->source() + ")");
+    const auto figure = "peak " + mib(*peak) + " (" + options.memory->source() + ")";
+    if (options.limit_bytes == 0)
+        return skipped(info, options.limit_name + " turns it off; " + figure);
+    if (*peak > options.limit_bytes)
+        return failed(info,
+                      "the service's peak memory " + mib(*peak) + " is over " + options.limit_name +
+                          "; a node would stop the container (make the service stream, or raise "
+                          "docker.memory)",
+                      {Evidence{"the whole run, " + options.memory->source(),
+                                "",
+                                "",
+                                "at most " + mib(options.limit_bytes),
+                                mib(*peak),
+                                ""}});
+    auto result = passed(info);
+    result.message = figure + " of " + options.limit_name;
+    return result;
+}
+
+} // namespace
+
+const std::vector<Check>& memory_checks()
+{
+    static const std::vector<Check> checks = [] {
+        std::vector<Check> out;
+        for (const Role role : {Role::source, Role::sink, Role::transform}) {
+            if (role == Role::source)
+                for (auto& c : source_memory_checks())
+                    out.push_back(std::move(c));
+            if (role == Role::sink)
+                for (auto& c : sink_memory_checks())
+                    out.push_back(std::move(c));
+            const CheckInfo info{"service.memory.limit",
+                                 role,
+                                 Severity::error,
+                                 "The service's peak memory through the run stays within its "
+                                 "limit (--memory-limit, or its system's docker.memory)",
+                                 "§6.1"};
+            out.push_back({info, [info](CheckContext& ctx) { return memory_limit(ctx, info); }});
+        }
+        return out;
+    }();
+    return checks;
 }
 
 } // namespace sesam::harness

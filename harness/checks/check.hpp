@@ -39,6 +39,36 @@ struct CheckLimits {
     std::uint64_t max_response_bytes = std::uint64_t{256} << 20;
 };
 
+/// The memory of the service under test as the memory checks see it (service.memory.limit,
+/// source.body.streamed, sink.memory.bounded). Only a service sesam-emu started has one.
+class ServiceMemory {
+public:
+    struct Window {
+        std::uint64_t start_bytes = 0; ///< when the window opened
+        std::uint64_t peak_bytes = 0;  ///< the highest since
+    };
+    virtual ~ServiceMemory() = default;
+    /// The highest memory seen since the service started; nullopt when nothing could be read.
+    virtual std::optional<std::uint64_t> peak_bytes() = 0;
+    /// Starts measuring one phase (a large pull, a full sync).
+    virtual void open_window() = 0;
+    /// The phase so far; nullopt when nothing could be read.
+    virtual std::optional<Window> window() = 0;
+    /// Where the figures come from: `process group 1234`, `cgroup /sys/fs/cgroup/…`.
+    virtual std::string source() = 0;
+};
+
+/// What the memory checks judge against.
+struct MemoryCheckOptions {
+    ServiceMemory* memory = nullptr; ///< null: the service was not started by sesam-emu
+    /// Why there is no memory to see, naming what would give one (a skip reason).
+    std::string unseen = "the service was not started by sesam-emu (--exec, --image or --pipe), "
+                         "so its memory cannot be seen";
+    std::uint64_t limit_bytes = std::uint64_t{128} << 20; ///< 0: service.memory.limit is off
+    /// Where the limit comes from, with its figure: `--memory-limit 64 MiB`.
+    std::string limit_name = "the default docker.memory 128 MiB";
+};
+
 /// One entity of a source response, as the checks need it.
 struct EntitySummary {
     std::size_t index = 0;
@@ -79,6 +109,9 @@ struct ServiceResponse {
     int status = 0;
     std::string body_start;       ///< the first bytes of the answer, for evidence (200 at most)
     std::uint64_t body_bytes = 0; ///< body bytes received
+    double seconds = 0;           ///< from sending the request to the end of the answer
+    /// From sending the request to the first byte of the answer (its status line).
+    std::optional<double> first_byte_seconds;
     /// What an injected Fault did, in words (`sesam-emu cut the request after …`); empty when
     /// none was injected or the exchange ended before it took effect. Also the transport_error.
     std::string fault;
@@ -96,10 +129,12 @@ class CheckContext {
 public:
     CheckContext(emulator::Transport& transport,
                  ServiceDescription service,
-                 CheckLimits limits = {});
+                 CheckLimits limits = {},
+                 MemoryCheckOptions memory = {});
 
     emulator::Transport& transport() { return transport_; }
     const ServiceDescription& service() const { return service_; }
+    const MemoryCheckOptions& memory() const { return memory_; }
 
     /// GET of the source URL with these query parameters (spec §1: added to the URL's own),
     /// cached by parameters.
@@ -140,6 +175,7 @@ private:
     emulator::Transport& transport_;
     ServiceDescription service_;
     CheckLimits limits_;
+    MemoryCheckOptions memory_;
     ServiceResponse& fetch(ServiceResponse& out,
                            const std::vector<std::pair<std::string, std::string>>& params,
                            Fault fault = {});
@@ -153,8 +189,10 @@ private:
 };
 
 /// A curl command that sends `request`; the values of Authorization and other secret-looking
-/// headers are shown as `***`.
+/// headers are shown as `***`, and a body over kCurlBodyShown bytes as `@body.json` (a full
+/// sync of the memory checks would otherwise keep every batch twice).
 std::string curl_command(const emulator::HttpRequest& request);
+inline constexpr std::size_t kCurlBodyShown = 64 * 1024;
 
 /// A check: its fixed description and what it does.
 struct Check {
@@ -171,6 +209,13 @@ const std::vector<Check>& all_checks();
 /// the faults they inject may leave the service in a state the other checks do not expect.
 const std::vector<Check>& fault_checks();
 
+/// The memory checks, in the order they run: per role, source.body.streamed or
+/// sink.memory.bounded where the role has one, then service.memory.limit (one per role, the
+/// same id). `check` runs them after every other check of the role, fault checks included:
+/// they need a service sesam-emu started (else they are skipped saying so), the first two send
+/// large requests of their own, and service.memory.limit judges the whole run.
+const std::vector<Check>& memory_checks();
+
 /// The checks of each role (defined in source_checks.cpp, sink_checks.cpp, transform_checks.cpp).
 std::vector<Check> source_checks();
 std::vector<Check> sink_checks();
@@ -179,6 +224,9 @@ std::vector<Check> transform_checks();
 std::vector<Check> source_fault_checks();
 std::vector<Check> sink_fault_checks();
 std::vector<Check> transform_fault_checks();
+/// The memory checks of a role, defined beside its other checks.
+std::vector<Check> source_memory_checks();
+std::vector<Check> sink_memory_checks();
 
 /// Helpers for writing checks.
 CheckResult passed(const CheckInfo& info);
@@ -212,6 +260,9 @@ private:
     std::vector<Evidence> kept_;
     std::size_t more_ = 0;
 };
+
+/// `12.3 MiB`.
+std::string mib(std::uint64_t bytes);
 
 /// `a string`, `a number`, `missing`: a JSON kind as messages name it.
 const char* kind_name(emulator::JsonKind kind) noexcept;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,6 +96,11 @@ struct RunSummary {
     /// The last lines the service under test wrote, when sesam-emu started it and a check
     /// failed; empty otherwise.
     std::string service_output_tail;
+    /// When sesam-emu started the service and could see it: its peak memory and CPU time
+    /// through the run, and where the figures come from (`process group 1234`).
+    std::optional<std::uint64_t> service_peak_rss_bytes;
+    double service_cpu_seconds = 0;
+    std::string service_usage_source;
 };
 
 } // namespace sesam::harness

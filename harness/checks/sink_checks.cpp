@@ -1226,6 +1226,145 @@ CheckResult fault_abandoned_full_sync(CheckContext& ctx, const CheckInfo& info)
     return passed(info);
 }
 
+// ---- memory --------------------------------------------------------------------------------
+
+/// sink.memory.bounded sends a full sync of this much entity JSON in the sink's batches: a
+/// quarter of the 128 MiB a node gives a container (spec §6.1). A service that keeps what it
+/// receives grows by at least this (the text alone), twice the least growth the check warns of,
+/// while one that passes each batch on stays within a few batches' worth.
+constexpr std::uint64_t kBoundedSyncBytes = std::uint64_t{32} << 20;
+/// Growth below this is never blamed: allocator arenas, caches and an interpreter's own heap.
+constexpr std::uint64_t kBoundedFloor = std::uint64_t{16} << 20;
+/// A batch parsed into objects takes a few times its text (Python's dicts up to ten times);
+/// growth past this many times the largest batch is far beyond the batch itself.
+constexpr std::uint64_t kBatchFactor = 16;
+/// The second full sync sends half as much in batches this many times the sink's batch_size,
+/// to see whether memory grows with the batch size.
+constexpr std::size_t kLargeBatchFactor = 10;
+constexpr std::size_t kMemoryTextBytes = 900;
+
+/// Entity `n` of the memory full syncs: about 1 KiB of JSON, most of it a text of letters that
+/// differs from entity to entity.
+Json memory_content(std::size_t n)
+{
+    Json e = plain_content("memory", n);
+    std::string text(kMemoryTextBytes, 'a');
+    std::uint64_t x = n * 0x9E3779B97F4A7C15ULL + 1;
+    for (auto& c : text) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        c = static_cast<char>('a' + x % 26);
+    }
+    e["text"] = std::move(text);
+    return e;
+}
+
+/// One full sync of the memory check, with the service's memory measured through it.
+struct MemorySync {
+    std::size_t per_batch = 0;
+    std::size_t entities = 0;
+    std::uint64_t sent = 0;    ///< bytes of entity JSON
+    std::uint64_t largest = 0; ///< the largest batch's body
+    std::optional<ServiceMemory::Window> window;
+    const ServiceResponse* first = nullptr; ///< its first request, for evidence
+    const ServiceResponse* refused = nullptr;
+    std::string what; ///< the refused request, for messages
+
+    std::uint64_t growth() const
+    {
+        return window ? window->peak_bytes - std::min(window->peak_bytes, window->start_bytes) : 0;
+    }
+    std::uint64_t allowed() const { return std::max(kBoundedFloor, kBatchFactor * largest); }
+};
+
+MemorySync
+memory_sync(CheckContext& ctx, ServiceMemory& memory, std::size_t per_batch, std::uint64_t bytes)
+{
+    MemorySync run;
+    run.per_batch = per_batch;
+    em::PushSequence sequence(em::new_sequence_id(), true);
+    memory.open_window();
+    while (run.sent < bytes) {
+        auto batch = Json::array();
+        for (std::size_t i = 0; i < per_batch && run.sent < bytes; ++i) {
+            batch.push_back(session(ctx).dataset.version(memory_content(++run.entities)));
+            run.sent += batch.back().dump().size() + 1;
+        }
+        run.largest = std::max<std::uint64_t>(run.largest, batch.dump().size());
+        const auto& r = push(ctx, sequence, batch);
+        if (!run.first)
+            run.first = &r;
+        if (!accepted(r)) {
+            run.refused = &r;
+            run.what = "request " + sequence.current().request_id + " of a full sync of " +
+                       std::to_string(per_batch) + "-entity batches";
+            return run;
+        }
+    }
+    const auto& last = push(ctx, sequence, Json::array(), true);
+    if (!accepted(last)) {
+        run.refused = &last;
+        run.what = "the closing empty batch (is_last=true) of a full sync";
+        return run;
+    }
+    run.window = memory.window();
+    return run;
+}
+
+std::string describe(const MemorySync& run)
+{
+    return mib(run.sent) + " in " + std::to_string(run.entities) + " entities, batches of " +
+           std::to_string(run.per_batch) + " (" + mib(run.largest) + " each): memory grew by " +
+           mib(run.growth()) + " (from " + mib(run.window->start_bytes) + " to " +
+           mib(run.window->peak_bytes) + ")";
+}
+
+CheckResult memory_bounded(CheckContext& ctx, const CheckInfo& info)
+{
+    // spec §6.1: the container has docker.memory (128 MB); spec §4.1: batches of batch_size.
+    auto* memory = ctx.memory().memory;
+    if (!memory)
+        return skipped(info, ctx.memory().unseen);
+    if (auto why = unfaulted_full_sync_refused(ctx))
+        return skipped(info, *why);
+    const auto batch = std::max<std::size_t>(ctx.service().batch_size, 1);
+    std::vector<MemorySync> runs;
+    runs.push_back(memory_sync(ctx, *memory, batch, kBoundedSyncBytes));
+    if (!runs.back().refused && runs.back().window)
+        runs.push_back(memory_sync(ctx, *memory, batch * kLargeBatchFactor, kBoundedSyncBytes / 2));
+    for (const auto& run : runs) {
+        if (run.refused)
+            return skipped(info,
+                           run.what + " " + answered(*run.refused) +
+                               " (see sink.full-sync.sequence), so memory cannot be judged");
+        if (!run.window)
+            return skipped(info, "no memory figure could be read (" + memory->source() + ")");
+    }
+    const auto expected = [](const MemorySync& run) {
+        return "memory growth of at most " + mib(run.allowed()) + " (" +
+               std::to_string(kBatchFactor) + " times the largest batch, at least " +
+               mib(kBoundedFloor) + ")";
+    };
+    Findings found;
+    std::string message;
+    for (const auto& run : runs)
+        if (run.growth() > run.allowed()) {
+            found.add(harness::evidence(*run.first, "", "", expected(run), describe(run)));
+            if (message.empty())
+                message = "while a full sync of " + mib(run.sent) + " came in batches of " +
+                          std::to_string(run.per_batch) + " entities (" + mib(run.largest) +
+                          " each), its memory grew by " + mib(run.growth()) + ", more than " +
+                          mib(run.allowed()) + ": it keeps what it receives, or copies each " +
+                          "batch many times, instead of passing it on (" + memory->source() + ")";
+        }
+    if (!found.empty())
+        return std::move(found).fail(info, message);
+    auto result = passed(info);
+    result.message = describe(runs[0]) + "; " + describe(runs[1]) + " (" + memory->source() + ")";
+    return result;
+}
+
 } // namespace
 
 std::vector<Check> sink_checks()
@@ -1315,6 +1454,18 @@ std::vector<Check> sink_checks()
     for (const auto& row : rows)
         checks.push_back({row.info, [row](CheckContext& ctx) { return row.run(ctx, row.info); }});
     return checks;
+}
+
+std::vector<Check> sink_memory_checks()
+{
+    static const CheckInfo bounded{
+        "sink.memory.bounded",
+        Role::sink,
+        Severity::warning,
+        "The service's memory stays bounded while large full syncs come in: it does not grow "
+        "with the data, nor far beyond a batch as the batches grow",
+        "§4.1, §6.1"};
+    return {{bounded, [](CheckContext& ctx) { return memory_bounded(ctx, bounded); }}};
 }
 
 std::vector<Check> sink_fault_checks()

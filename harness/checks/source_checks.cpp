@@ -2,6 +2,7 @@
 #include "harness/checks/check.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -793,6 +794,77 @@ std::optional<std::string> cut_and_repeat(CheckContext& ctx,
     return message + " a complete pull just before it";
 }
 
+/// source.body.streamed judges full pulls of at least this size. A quarter of the 128 MiB a node
+/// gives a container by default (spec §6.1): a service that builds the body before sending it
+/// holds at least this much more (the text alone; most languages' objects take several times
+/// that), twice the growth the check tolerates, while one that streams keeps to its write
+/// buffers and a page of its data (a few MiB). Smaller bodies cannot tell the two apart through
+/// allocator noise.
+constexpr std::uint64_t kStreamedMinBytes = std::uint64_t{32} << 20;
+
+/// The first byte of a buffered response arrives after it is built: at this share of its time
+/// or later (a streamed one's comes as soon as the first entities are ready).
+constexpr double kLateFirstByte = 0.9;
+
+std::string seconds_text(double s)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f s", s);
+    return text;
+}
+
+CheckResult body_streamed(CheckContext& ctx, const CheckInfo& info)
+{
+    // spec §3.2, §6.1: streaming output is encouraged; the container has docker.memory (128 MB).
+    auto* memory = ctx.memory().memory;
+    if (!memory)
+        return skipped(info, ctx.memory().unseen);
+    CheckResult skip;
+    const auto* full = full_or_skip(ctx, info, skip);
+    if (!full)
+        return skip;
+    if (full->body_bytes < kStreamedMinBytes)
+        return skipped(info,
+                       "the full pull is " + mib(full->body_bytes) + "; telling a service that " +
+                           "streams from one that builds the body first needs at least " +
+                           mib(kStreamedMinBytes) + " (give the service more data)");
+    memory->open_window();
+    const auto& r = ctx.get_again({});
+    const auto window = memory->window();
+    if (!r.ok())
+        return skipped(info,
+                       "the second full pull did not succeed (see source.repeatable and "
+                       "source.body.json-array)");
+    if (!window)
+        return skipped(info, "no memory figure could be read (" + memory->source() + ")");
+    const auto growth = window->peak_bytes - std::min(window->peak_bytes, window->start_bytes);
+    const auto first_byte = r.first_byte_seconds.value_or(r.seconds);
+    const auto figures = mib(r.body_bytes) + " in " + seconds_text(r.seconds) +
+                         ", first byte after " + seconds_text(first_byte) + "; memory grew by " +
+                         mib(growth) + " (from " + mib(window->start_bytes) + " to " +
+                         mib(window->peak_bytes) + ", " + memory->source() + ")";
+    const auto expected = "memory growth under " + mib(r.body_bytes / 2) +
+                          " (half the body) and the first byte before " +
+                          std::to_string(static_cast<int>(kLateFirstByte * 100)) +
+                          "% of the response's time";
+    if (growth >= r.body_bytes / 2)
+        return failed(info,
+                      "while it sent a full pull of " + mib(r.body_bytes) +
+                          ", its memory grew by " + mib(growth) + " (from " +
+                          mib(window->start_bytes) + " to " + mib(window->peak_bytes) +
+                          "): it holds the body, or the data behind it, instead of streaming it",
+                      {evidence(r, "", "", expected, figures)});
+    if (first_byte >= kLateFirstByte * r.seconds)
+        return failed(info,
+                      "the first byte of a full pull of " + mib(r.body_bytes) + " came after " +
+                          seconds_text(first_byte) + " of " + seconds_text(r.seconds) +
+                          ": the body is built before it is sent",
+                      {evidence(r, "", "", expected, figures)});
+    auto result = passed(info);
+    result.message = figures;
+    return result;
+}
+
 CheckResult fault_cut_response(CheckContext& ctx, const CheckInfo& info)
 {
     // spec §3.6, §7, §15: a body cut short is a read error; the run fails, the offset does not
@@ -923,6 +995,17 @@ std::vector<Check> source_checks()
     for (const auto& row : rows)
         checks.push_back({row.info, [row](CheckContext& ctx) { return row.run(ctx, row.info); }});
     return checks;
+}
+
+std::vector<Check> source_memory_checks()
+{
+    static const CheckInfo streamed{"source.body.streamed",
+                                    Role::source,
+                                    Severity::warning,
+                                    "A large full pull is streamed: its first byte comes early and "
+                                    "the service's memory does not grow with the body",
+                                    "§3.2, §6.1"};
+    return {{streamed, [](CheckContext& ctx) { return body_streamed(ctx, streamed); }}};
 }
 
 std::vector<Check> source_fault_checks()

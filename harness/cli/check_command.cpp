@@ -56,7 +56,49 @@ struct CheckArgs {
     NodeArgs node;
     std::vector<std::string> system_exec;
     std::vector<std::string> system_url;
+    std::optional<long> memory_limit; ///< --memory-limit MiB
+    /// With --pipe: the docker.memory of the pipe's system, and the system's id.
+    std::optional<long> system_memory;
+    std::string system_id;
 };
+
+/// The memory of a service sesam-emu started, for the memory checks.
+class StartedServiceMemory final : public ServiceMemory {
+public:
+    explicit StartedServiceMemory(ServiceUnderTest& service) : service_(service) {}
+    std::optional<std::uint64_t> peak_bytes() override
+    {
+        const auto usage = service_.usage();
+        return usage.known ? std::optional(usage.peak_rss_bytes) : std::nullopt;
+    }
+    void open_window() override { service_.open_memory_window(); }
+    std::optional<Window> window() override
+    {
+        const auto w = service_.memory_window();
+        return w.known ? std::optional(Window{w.start_bytes, w.peak_bytes}) : std::nullopt;
+    }
+    std::string source() override { return service_.usage().source; }
+
+private:
+    ServiceUnderTest& service_;
+};
+
+/// The limit service.memory.limit holds the service to: --memory-limit, else the pipe's
+/// system's docker.memory, else Sesam's default of 128 MB (spec §6.1).
+void set_memory_limit(const CheckArgs& args, MemoryCheckOptions& options)
+{
+    long limit = 128;
+    std::string name = "the default docker.memory 128 MiB";
+    if (args.memory_limit) {
+        limit = *args.memory_limit;
+        name = limit == 0 ? "--memory-limit 0" : fmt::format("--memory-limit {} MiB", limit);
+    } else if (args.system_memory) {
+        limit = *args.system_memory;
+        name = fmt::format("the docker.memory {} MiB of system {}", limit, args.system_id);
+    }
+    options.limit_bytes = static_cast<std::uint64_t>(limit) << 20;
+    options.limit_name = name;
+}
 
 /// The role a pipe gives its microservice (a json source, an http transform, a json sink) and
 /// the stage that gives it; `wanted` picks one when the pipe has several.
@@ -107,6 +149,10 @@ node::StartedSystem prepare_pipe(CheckArgs& args, const std::atomic<bool>* inter
     const auto [role, stage] = pipe_role(*pipe, args.role);
     args.role = role;
     const auto* system = plan.system(stage->system);
+    if (system && system->is_microservice()) {
+        args.system_memory = system->memory_mb;
+        args.system_id = system->id;
+    }
 
     node::RunOptions options;
     add_system_overrides(plan, args.system_exec, args.system_url, options);
@@ -205,13 +251,19 @@ std::vector<const Check*> select_fault_checks(Role role, const CheckArgs& args)
 }
 
 /// The checks of `role` that --only/--skip select, in catalogue order; with --faults, the
-/// role's fault checks come after the others (their faults may unsettle the service).
+/// role's fault checks come after the others (their faults may unsettle the service); the
+/// memory checks come last (service.memory.limit judges the whole run).
 std::vector<const Check*> select_role_checks(Role role, const CheckArgs& args)
 {
     auto checks = select_checks({role}, args.only, args.skip);
     if (args.faults)
         for (const auto* check : select_fault_checks(role, args))
             checks.push_back(check);
+    for (const auto& check : memory_checks())
+        if (check.info.role == role &&
+            (args.only.empty() || matches_any(args.only, check.info.id)) &&
+            !matches_any(args.skip, check.info.id))
+            checks.push_back(&check);
     return checks;
 }
 
@@ -303,9 +355,22 @@ int run_check(CheckArgs& args)
         return exit_service_failed;
     }
 
+    // The service sesam-emu started (--exec, --image, or the pipe's system) has its memory seen.
+    ServiceUnderTest* started = service ? service.get() : pipe_system.service.get();
+    std::optional<StartedServiceMemory> started_memory;
+    MemoryCheckOptions memory;
+    set_memory_limit(args, memory);
+    if (started) {
+        started_memory.emplace(*started);
+        memory.memory = &*started_memory;
+    } else if (!args.pipe.empty()) {
+        memory.unseen = "the pipe's system was not started by sesam-emu (--system-url), so its "
+                        "memory cannot be seen";
+    }
     CheckContext ctx(client_transport(recorder, transport),
                      args.service,
-                     CheckLimits{args.max_response_mb << 20});
+                     CheckLimits{args.max_response_mb << 20},
+                     memory);
     RunInfo run{args.url, {role}, SESAM_EMU_VERSION};
     reporter->begin(run);
     auto summary =
@@ -317,6 +382,14 @@ int run_check(CheckArgs& args)
     const bool interrupted = signals.flag();
     if (service && service->has_exited() && summary.service_output_tail.empty())
         summary.service_output_tail = service->output_tail();
+    if (started) {
+        const auto usage = started->usage();
+        if (usage.known) {
+            summary.service_peak_rss_bytes = usage.peak_rss_bytes;
+            summary.service_cpu_seconds = usage.cpu_seconds;
+            summary.service_usage_source = usage.source;
+        }
+    }
     reporter->end(summary);
     if (service)
         service->stop();
@@ -397,6 +470,12 @@ Command add_check_command(CLI::App& app)
     cmd->add_option(
         "--baseline", args->baseline, "A file of accepted failures (check ids, one per line)");
     add_service_options(*cmd, args->service_under_test);
+    cmd->add_option("--memory-limit",
+                    args->memory_limit,
+                    "MiB: service.memory.limit fails when the peak memory of a service sesam-emu "
+                    "started passes this (default: the pipe's system's docker.memory, else 128, as "
+                    "Sesam enforces); 0 turns it off")
+        ->check(CLI::Range(0L, 1'000'000L));
     add_seed_option(*cmd, args->seed);
     return {cmd, [args] { return run_check(*args); }};
 }

@@ -78,6 +78,8 @@ public:
         std::string line = status_line(result);
         if (result.verdict == Verdict::skipped) {
             line += " — skipped: " + printable(result.message);
+        } else if (result.verdict == Verdict::passed && !result.message.empty()) {
+            line += " — " + printable(result.message); // figures (the memory checks)
         }
         write(line + "\n");
         if (result.verdict == Verdict::failed)
@@ -98,6 +100,12 @@ public:
                 tail.remove_suffix(1);
             text += indented(printable(tail), "    ") + "\n";
         }
+        if (summary.service_peak_rss_bytes)
+            text += fmt::format("\nservice: peak memory {:.1f} MiB, CPU {:.2f} s ({})\n",
+                                static_cast<double>(*summary.service_peak_rss_bytes) /
+                                    (1024.0 * 1024.0),
+                                summary.service_cpu_seconds,
+                                printable(summary.service_usage_source));
         const std::string line =
             fmt::format("checks: {} passed, {} failed, {} warning{}, {} skipped, {} baselined in "
                         "{:.2f} s",

@@ -90,13 +90,18 @@ public:
     {
         if (!file_)
             return;
-        const Json figures = {{"passed", summary.passed},
-                              {"failed", summary.failed},
-                              {"warnings", summary.warnings},
-                              {"baselined", summary.baselined},
-                              {"skipped", summary.skipped},
-                              {"seconds", summary.seconds},
-                              {"service_output_tail", summary.service_output_tail}};
+        Json figures = {{"passed", summary.passed},
+                        {"failed", summary.failed},
+                        {"warnings", summary.warnings},
+                        {"baselined", summary.baselined},
+                        {"skipped", summary.skipped},
+                        {"seconds", summary.seconds},
+                        {"service_output_tail", summary.service_output_tail}};
+        if (summary.service_peak_rss_bytes) {
+            figures["service_peak_rss_mb"] =
+                static_cast<double>(*summary.service_peak_rss_bytes) / (1024.0 * 1024.0);
+            figures["service_cpu_s"] = summary.service_cpu_seconds;
+        }
         write("\n],\n\"summary\": " + dump(figures) + "}\n");
         if (std::fclose(file_.release()) != 0 && error_ == 0)
             error_ = errno;

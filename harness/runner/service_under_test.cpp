@@ -838,6 +838,17 @@ ServiceUsage ServiceUnderTest::usage()
     return impl_->usage();
 }
 
+void ServiceUnderTest::open_memory_window()
+{
+    if (impl_->sampler)
+        impl_->sampler->open_window();
+}
+
+MemoryWindow ServiceUnderTest::memory_window()
+{
+    return impl_->sampler ? impl_->sampler->window() : MemoryWindow{};
+}
+
 std::string ServiceUnderTest::output_tail(std::size_t max_lines) const
 {
     return impl_->output.tail(max_lines);

@@ -84,6 +84,11 @@ public:
     /// group for a command, its cgroup for a container. Still the figures seen once it stopped.
     ServiceUsage usage();
 
+    /// Measures the memory of one phase (UsageSampler::open_window); an unknown window when
+    /// nothing can be sampled.
+    void open_memory_window();
+    MemoryWindow memory_window();
+
     /// The last `max_lines` lines of what the service wrote on stdout and stderr.
     std::string output_tail(std::size_t max_lines = 40) const;
 

@@ -17,6 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr auto kInterval = std::chrono::milliseconds(50);
+constexpr auto kWindowInterval = std::chrono::milliseconds(10);
 
 std::string read_text(const fs::path& path)
 {
@@ -48,6 +49,7 @@ struct ProcessFigures {
     std::uint64_t rss = 0;
     std::uint64_t hwm = 0;
     double cpu = 0;
+    std::vector<pid_t> pids;
 };
 
 /// The processes of group `pgid`, from /proc/PID/stat (fields after the command's `)`).
@@ -73,6 +75,7 @@ ProcessFigures process_group_figures(pid_t pgid, bool& found)
         if (group != pgid)
             continue;
         found = true;
+        out.pids.push_back(static_cast<pid_t>(std::stol(name)));
         // Fields 14-17 of stat: utime, stime, cutime, cstime (after pid, comm, state, ppid and
         // pgrp: 9 more to skip).
         std::string skip;
@@ -123,6 +126,8 @@ struct UsageSampler::Target {
     std::optional<fs::path> cpu;
     bool v2 = false;
     std::string source;
+    /// The high-water marks were reset when the window opened: they measure the window.
+    std::atomic<bool> marks_reset{false};
 };
 
 std::unique_ptr<UsageSampler> UsageSampler::process_group(pid_t pgid)
@@ -151,9 +156,19 @@ UsageSampler::UsageSampler(std::unique_ptr<Target> target) : target_(std::move(t
     usage_.source = target_->source;
     sample();
     thread_ = std::thread([this] {
+        auto slept = std::chrono::milliseconds(0);
         while (!stop_) {
-            std::this_thread::sleep_for(kInterval);
-            sample();
+            std::this_thread::sleep_for(kWindowInterval);
+            slept += kWindowInterval;
+            bool fast = false;
+            {
+                std::lock_guard lock(mutex_);
+                fast = window_open_;
+            }
+            if (fast || slept >= kInterval) {
+                slept = std::chrono::milliseconds(0);
+                sample();
+            }
         }
     });
 }
@@ -200,10 +215,56 @@ void UsageSampler::sample()
         return;
     }
     std::lock_guard lock(mutex_);
+    if (window_open_) {
+        window_.known = true;
+        window_.peak_bytes =
+            std::max(window_.peak_bytes, t.marks_reset ? now.peak_rss_bytes : now.rss_bytes);
+    }
     usage_.known = true;
     usage_.rss_bytes = now.rss_bytes;
     usage_.peak_rss_bytes = std::max(usage_.peak_rss_bytes, now.peak_rss_bytes);
     usage_.cpu_seconds = std::max(usage_.cpu_seconds, now.cpu_seconds);
+}
+
+void UsageSampler::open_window()
+{
+    sample(); // the run's peak so far, before the marks are reset
+    auto& t = *target_;
+    auto reset = [](const fs::path& path, const char* value) {
+        std::ofstream out(path);
+        out << value;
+        out.flush();
+        return out.good();
+    };
+    bool all_reset = false;
+    if (t.pgid > 0) {
+        bool found = false;
+        all_reset = true;
+        // "5" resets VmHWM to the current resident set (proc(5), clear_refs).
+        for (const auto pid : process_group_figures(t.pgid, found).pids)
+            all_reset = reset("/proc/" + std::to_string(pid) + "/clear_refs", "5") && all_reset;
+        all_reset = all_reset && found;
+    } else if (t.memory && !t.v2) {
+        all_reset = reset(*t.memory / "memory.max_usage_in_bytes", "0");
+    }
+    // Otherwise (cgroup v2's memory.peak cannot be reset on most kernels) the 10 ms samples of
+    // the current figure decide.
+    t.marks_reset = all_reset;
+    {
+        std::lock_guard lock(mutex_);
+        window_open_ = false;
+    }
+    sample();
+    std::lock_guard lock(mutex_);
+    window_ = {usage_.known, usage_.rss_bytes, usage_.rss_bytes};
+    window_open_ = true;
+}
+
+MemoryWindow UsageSampler::window()
+{
+    sample();
+    std::lock_guard lock(mutex_);
+    return window_;
 }
 
 ServiceUsage UsageSampler::usage()

@@ -19,6 +19,13 @@ struct ServiceUsage {
     std::string source;               ///< `process group 1234`, `cgroup /docker/…`
 };
 
+/// The memory of a service between UsageSampler::open_window() and now.
+struct MemoryWindow {
+    bool known = false;
+    std::uint64_t start_bytes = 0; ///< resident memory when the window opened
+    std::uint64_t peak_bytes = 0;  ///< the highest seen since (at least start_bytes)
+};
+
 /// Samples the memory and CPU of a service every `interval` on a thread of its own:
 /// - a command: every process of its process group (the service and whatever it started), the
 ///   resident sets summed at each sample, and each process's own high-water mark (VmHWM), so a
@@ -38,6 +45,14 @@ public:
     /// Takes a sample now and returns the figures so far.
     ServiceUsage usage();
 
+    /// Starts measuring the peak of one phase (a large pull, a full sync): resets the kernel's
+    /// high-water marks where it lets sesam-emu (a process's VmHWM through
+    /// /proc/PID/clear_refs, cgroup v1's max_usage_in_bytes), so the peak between two samples
+    /// is not missed, and samples every 10 ms until the next window. The run's peak is kept.
+    void open_window();
+    /// The phase's figures so far (a sample is taken now).
+    MemoryWindow window();
+
 private:
     struct Target;
     explicit UsageSampler(std::unique_ptr<Target> target);
@@ -46,6 +61,8 @@ private:
     std::unique_ptr<Target> target_;
     std::mutex mutex_;
     ServiceUsage usage_;
+    MemoryWindow window_;
+    bool window_open_ = false;
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };

@@ -361,13 +361,34 @@ TEST_F(CliTest, CheckStartsTheReferenceServiceAndPasses)
         emu("check http://127.0.0.1:" + port +
             "/entities --role source --supports-since --is-chronological --page-size 5 --exec '" +
             kBinary + " serve --quiet --port " + port + "' --report junit:" + path("r.xml") +
-            " --report json:" + path("r.json"));
+            " --report json:" + path("r.json") + kMemoryCheckArgs);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_NE(r.out.find("checks: 14 passed, 0 failed, 0 warnings, 0 skipped, 0 baselined"),
+    // The 14 source checks, service.memory.limit, and source.body.streamed skipped: the
+    // built-in sample is far below the 32 MiB it needs.
+    EXPECT_NE(r.out.find(kMemoryCheckArgs.empty()
+                             ? "checks: 15 passed, 0 failed, 0 warnings, 1 skipped, 0 baselined"
+                             : "checks: 14 passed, 0 failed, 0 warnings, 2 skipped, 0 baselined"),
               std::string::npos)
         << r.out;
+    EXPECT_NE(r.out.find("source.body.streamed  A large full pull is streamed: its first byte "
+                         "comes early and the service's memory does not grow with the body — "
+                         "skipped: the full pull is 0.0 MiB;"),
+              std::string::npos)
+        << r.out;
+    if (kMemoryCheckArgs.empty()) {
+        EXPECT_NE(r.out.find("PASS  service.memory.limit"), std::string::npos) << r.out;
+    }
+    EXPECT_NE(r.out.find("service: peak memory "), std::string::npos) << r.out;
     auto json = nlohmann::json::parse(slurp(path("r.json")));
-    EXPECT_EQ(json["checks"].size(), 14u);
+    EXPECT_EQ(json["checks"].size(), 16u);
+    EXPECT_GT(json["summary"]["service_peak_rss_mb"].get<double>(), 1.0);
+    EXPECT_EQ(json["checks"].back()["id"], "service.memory.limit");
+    if (kMemoryCheckArgs.empty()) {
+        EXPECT_LT(json["summary"]["service_peak_rss_mb"].get<double>(), 128.0);
+        EXPECT_NE(json["checks"].back()["message"].get<std::string>().find(
+                      "of the default docker.memory 128 MiB"),
+                  std::string::npos);
+    }
     EXPECT_NE(slurp(path("r.xml"))
                   .find("<testcase classname=\"sesam-emu.source\" name=\"source.status.ok\""),
               std::string::npos);

@@ -175,6 +175,28 @@ TEST_F(LoadCommandTest, StartsTheServiceAndReportsItsMemoryAndTheFigures)
     EXPECT_LT(report["service_peak_rss_mb"].get<double>(), 500.0);
 }
 
+TEST_F(LoadCommandTest, AGreedyServiceShowsItsMemoryBesideTheStreamingReference)
+{
+    // The same 100,000 entities (about 33 MB with the incremental tenth): the reference
+    // receiver keeps them on disk, the greedy service keeps every body in memory.
+    auto peak = [&](const std::string& exec, const std::string& port, const std::string& name) {
+        const auto r = emu("load http://127.0.0.1:" + port + "/receiver --role sink --exec '" +
+                           exec + "' --report json:" + path(name));
+        EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+        EXPECT_THAT(r.out, HasSubstr("service peak memory ")) << r.out;
+        return nlohmann::json::parse(slurp(path(name)))["service_peak_rss_mb"].get<double>();
+    };
+    const auto port = std::to_string(free_port());
+    const auto reference =
+        peak(kBinary + " serve --quiet --threads 1 --port " + port, port, "reference.json");
+    const auto greedy =
+        peak(std::string(SESAM_GREEDY_BINARY) + " --port " + port, port, "greedy.json");
+#if !defined(__SANITIZE_ADDRESS__) // the sanitizers' quarantine keeps freed memory too
+    EXPECT_GT(greedy, reference + 20.0) << "greedy " << greedy << ", reference " << reference;
+#endif
+    EXPECT_GT(greedy, 33.0);
+}
+
 TEST_F(LoadCommandTest, AMissedThresholdIsExitOneAndNamed)
 {
     ScriptedServer server(

@@ -147,10 +147,20 @@ TEST_F(NodeRunTest, CheckPipeTakesTheRoleUrlAndPropertiesFromThePipe)
         {"people-out", "/receiver as sink"}};
     for (const auto& [pipe, expected] : pipes) {
         auto r = in_node("check . --pipe " + pipe + " --secrets-file secrets.json " +
-                         exec_reference() + " --report json:" + path(pipe + ".json"));
+                         run_reference() + " --report json:" + path(pipe + ".json"));
         EXPECT_EQ(r.exit_code, 0) << pipe << "\n" << r.out << r.err;
         EXPECT_THAT(r.out, HasSubstr(expected)) << pipe;
         EXPECT_THAT(r.out, HasSubstr(" 0 failed")) << pipe;
+        // The system's docker.memory is the limit (spec §6.1); the memory checks come last.
+        if (kMemoryCheckArgs.empty()) {
+            EXPECT_THAT(r.out,
+                        HasSubstr("PASS  service.memory.limit  The service's peak memory through "
+                                  "the run stays within its limit (--memory-limit, or its "
+                                  "system's docker.memory) — peak "))
+                << pipe;
+            EXPECT_THAT(r.out, HasSubstr("of the docker.memory 128 MiB of system reference-ms"))
+                << pipe;
+        }
         EXPECT_EQ((r.out + r.err + slurp(path(pipe + ".json"))).find("demo-system-local-key"),
                   std::string::npos)
             << pipe;

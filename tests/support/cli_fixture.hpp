@@ -15,8 +15,8 @@ namespace sesam::testing {
 /// The sesam-emu executable under test.
 inline const std::string kBinary = SESAM_EMU_BINARY;
 
-/// Arguments for `run` and `test` that turn the memory check of started systems off in a
-/// sanitized build, whose shadow memory is not the service's: the reference service then takes
+/// Arguments for `run`, `test` and `check` that turn the memory limit of started services off in
+/// a sanitized build, whose shadow memory is not the service's: the reference service then takes
 /// about 200 MiB, over a docker.memory of 128.
 #if defined(__SANITIZE_ADDRESS__)
 inline const std::string kMemoryCheckArgs = " --memory-limit 0";

@@ -141,7 +141,10 @@ struct FixedRun {
                    1.234,
                    "Serving on http://127.0.0.1:41873\nTraceback (most recent call last):\n"
                    "  File \"service.py\", line 12, in <module>\n"
-                   "KeyError: '_id' & é \x1b[31mred\x1b[0m\n"};
+                   "KeyError: '_id' & é \x1b[31mred\x1b[0m\n",
+                   std::nullopt,
+                   0,
+                   ""};
     }
 
     void play(Reporter& reporter) const
