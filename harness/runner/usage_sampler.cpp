@@ -93,6 +93,35 @@ ProcessFigures process_group_figures(pid_t pgid, bool& found)
     return out;
 }
 
+/// The resident memory of the processes listed in a cgroup's `cgroup.procs` (a container's),
+/// as for a process group: the kernel's page cache, which the cgroup's own figures include
+/// and reclaims before it stops a container, is left out.
+ProcessFigures cgroup_process_figures(const fs::path& cgroup, bool& found)
+{
+    ProcessFigures out;
+    std::istringstream procs(read_text(cgroup / "cgroup.procs"));
+    pid_t pid = 0;
+    while (procs >> pid) {
+        const auto status = read_text("/proc/" + std::to_string(pid) + "/status");
+        if (status.empty())
+            continue;
+        found = true;
+        out.pids.push_back(pid);
+        out.rss += status_kb(status, "VmRSS");
+        out.hwm = std::max(out.hwm, status_kb(status, "VmHWM"));
+    }
+    return out;
+}
+
+/// The value of `key` in a cgroup's memory.stat.
+std::uint64_t memory_stat(const fs::path& cgroup, const std::string& key)
+{
+    const auto stat = "\n" + read_text(cgroup / "memory.stat");
+    const auto at = stat.find("\n" + key + " ");
+    return at == std::string::npos ? 0
+                                   : std::strtoull(stat.c_str() + at + key.size() + 2, nullptr, 10);
+}
+
 /// The path of `controller`'s cgroup for `pid` under /sys/fs/cgroup (v1), or the unified one.
 std::optional<fs::path> cgroup_path(pid_t pid, const std::string& controller, bool& v2)
 {
@@ -194,14 +223,23 @@ void UsageSampler::sample()
         now.cpu_seconds = f.cpu;
     } else if (t.memory) {
         const auto& m = *t.memory;
-        const auto current = read_number(m / (t.v2 ? "memory.current" : "memory.usage_in_bytes"));
-        if (!current)
-            return; // the cgroup is gone with the container
+        bool found = false;
+        const auto f = cgroup_process_figures(m, found);
+        if (found) {
+            now.rss_bytes = f.rss;
+            now.peak_rss_bytes = std::max(f.rss, f.hwm);
+        } else {
+            // The processes cannot be read (another PID namespace): the cgroup's usage without
+            // its inactive page cache, as `docker stats` shows it.
+            const auto current =
+                read_number(m / (t.v2 ? "memory.current" : "memory.usage_in_bytes"));
+            if (!current)
+                return; // the cgroup is gone with the container
+            const auto cache = memory_stat(m, t.v2 ? "inactive_file" : "total_inactive_file");
+            now.rss_bytes = *current - std::min(*current, cache);
+            now.peak_rss_bytes = now.rss_bytes;
+        }
         now.known = true;
-        now.rss_bytes = *current;
-        now.peak_rss_bytes = std::max(
-            *current,
-            read_number(m / (t.v2 ? "memory.peak" : "memory.max_usage_in_bytes")).value_or(0));
         if (t.v2) {
             const auto stat = read_text(m / "cpu.stat");
             const auto at = stat.find("usage_usec ");
@@ -244,11 +282,14 @@ void UsageSampler::open_window()
         for (const auto pid : process_group_figures(t.pgid, found).pids)
             all_reset = reset("/proc/" + std::to_string(pid) + "/clear_refs", "5") && all_reset;
         all_reset = all_reset && found;
-    } else if (t.memory && !t.v2) {
-        all_reset = reset(*t.memory / "memory.max_usage_in_bytes", "0");
+    } else if (t.memory) {
+        bool found = false;
+        all_reset = true;
+        for (const auto pid : cgroup_process_figures(*t.memory, found).pids)
+            all_reset = reset("/proc/" + std::to_string(pid) + "/clear_refs", "5") && all_reset;
+        all_reset = all_reset && found;
     }
-    // Otherwise (cgroup v2's memory.peak cannot be reset on most kernels) the 10 ms samples of
-    // the current figure decide.
+    // Otherwise the 10 ms samples of the current figure decide.
     t.marks_reset = all_reset;
     {
         std::lock_guard lock(mutex_);

@@ -30,8 +30,11 @@ struct MemoryWindow {
 /// - a command: every process of its process group (the service and whatever it started), the
 ///   resident sets summed at each sample, and each process's own high-water mark (VmHWM), so a
 ///   peak between two samples of a one-process service is not missed;
-/// - a container: its memory cgroup (`memory.max_usage_in_bytes` in cgroup v1, `memory.peak`
-///   or `memory.current` in v2) and its CPU accounting.
+/// - a container: the same figures of the processes in its memory cgroup (`cgroup.procs`), and
+///   the cgroup's CPU accounting. Not the cgroup's own memory figures: they include the page
+///   cache of files the service wrote (a SQLite file, logs), which the kernel reclaims before it
+///   stops a container; only when the processes cannot be read, the cgroup's usage without its
+///   inactive page cache, as `docker stats` shows it.
 class UsageSampler {
 public:
     static std::unique_ptr<UsageSampler> process_group(pid_t pgid);
@@ -45,10 +48,10 @@ public:
     /// Takes a sample now and returns the figures so far.
     ServiceUsage usage();
 
-    /// Starts measuring the peak of one phase (a large pull, a full sync): resets the kernel's
-    /// high-water marks where it lets sesam-emu (a process's VmHWM through
-    /// /proc/PID/clear_refs, cgroup v1's max_usage_in_bytes), so the peak between two samples
-    /// is not missed, and samples every 10 ms until the next window. The run's peak is kept.
+    /// Starts measuring the peak of one phase (a large pull, a full sync): resets the processes'
+    /// high-water marks (VmHWM, through /proc/PID/clear_refs) where the kernel lets sesam-emu,
+    /// so the peak between two samples is not missed, and samples every 10 ms until the next
+    /// window. The run's peak is kept.
     void open_window();
     /// The phase's figures so far (a sample is taken now).
     MemoryWindow window();

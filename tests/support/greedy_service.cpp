@@ -4,7 +4,8 @@
 //                    string before sending it, and keeps every body it built;
 //   POST /receiver   answers 200 and keeps every body it was sent;
 //   POST /transform  answers the batch unchanged and keeps every body it was sent.
-// Usage: greedy_service [--port P] [--entities N]; its first line on stdout is its URL.
+// Usage: greedy_service [--host IP] [--port P] [--entities N]; its first line on stdout is its
+// URL.
 #include "examples/reference-service/http_server.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -40,11 +41,14 @@ std::string entity(std::size_t n)
 
 int main(int argc, char** argv)
 {
+    std::string host = "127.0.0.1";
     unsigned short port = 0;
     std::size_t entities = 10;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
-        if (flag == "--port")
+        if (flag == "--host")
+            host = argv[i + 1];
+        else if (flag == "--port")
             port = static_cast<unsigned short>(std::atoi(argv[i + 1]));
         else if (flag == "--entities")
             entities = static_cast<std::size_t>(std::atoll(argv[i + 1]));
@@ -57,6 +61,7 @@ int main(int argc, char** argv)
     std::vector<std::string> kept; // never freed: the greed
     boost::asio::io_context ioc;
     ref::HttpServer::Options options;
+    options.host = host;
     options.port = port;
     ref::HttpServer server(ioc, options, [&](const ref::HttpServer::Request& req) {
         const std::string target(req.target());
