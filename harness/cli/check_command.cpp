@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <memory>
 #include <thread>
 #include <unistd.h>
@@ -201,7 +202,16 @@ node::StartedSystem prepare_pipe(CheckArgs& args, const std::atomic<bool>* inter
 std::unique_ptr<Reporter> make_reporters(const std::vector<std::string>& specs)
 {
     std::vector<std::unique_ptr<Reporter>> reporters;
-    reporters.push_back(make_console_reporter(stdout, ::isatty(STDOUT_FILENO) == 1));
+    // Long request bodies of the console's curl lines go beside the first report, as files.
+    std::optional<std::filesystem::path> bodies;
+    if (!specs.empty()) {
+        const auto colon = specs.front().find(':');
+        if (colon != std::string::npos)
+            bodies = std::filesystem::path(specs.front().substr(colon + 1)).parent_path();
+        if (bodies && bodies->empty())
+            bodies = ".";
+    }
+    reporters.push_back(make_console_reporter(stdout, ::isatty(STDOUT_FILENO) == 1, bodies));
     for (const auto& spec : specs) {
         try {
             reporters.push_back(make_file_reporter(spec));

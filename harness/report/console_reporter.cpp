@@ -1,8 +1,12 @@
+#include "harness/report/curl_body.hpp"
 #include "harness/report/report_file.hpp"
 #include "harness/report/reporter.hpp"
 
 #include <fmt/core.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <string_view>
 
@@ -56,7 +60,10 @@ std::string_view status_colour(const CheckResult& result)
 
 class ConsoleReporter final : public Reporter {
 public:
-    ConsoleReporter(std::FILE* out, bool colour) : out_(out), colour_(colour) {}
+    ConsoleReporter(std::FILE* out, bool colour, std::optional<std::filesystem::path> bodies)
+        : out_(out), colour_(colour), bodies_(std::move(bodies))
+    {
+    }
 
     void begin(const RunInfo& run) override
     {
@@ -177,10 +184,48 @@ private:
             if (!first)
                 text += "\n";
             first = false;
-            for (const auto& line : evidence_lines(e))
+            for (const auto& line : evidence_lines(e)) {
+                if (line.label == "curl") {
+                    if (auto elided = elide_body(line.value)) {
+                        field("curl", elided->first);
+                        text += fmt::format("{}{:<10}{}\n", indent, "", elided->second);
+                        continue;
+                    }
+                }
                 field(line.label, line.value);
+            }
         }
         return text;
+    }
+
+    /// A curl command whose body is longer than kBodyShown, reading it from `body-N.json`
+    /// instead (written beside the reports when there are reports), and a note saying where the
+    /// body is.
+    std::optional<std::pair<std::string, std::string>> elide_body(std::string_view curl) const
+    {
+        constexpr std::size_t kBodyShown = 300;
+        const auto name = fmt::format("body-{}.json", bodies_written_ + 1);
+        const auto file = bodies_ ? (*bodies_ / name).string() : name;
+        auto elided = elide_curl_body(curl, kBodyShown, file);
+        if (!elided)
+            return std::nullopt;
+        ++bodies_written_;
+        const auto size = elided->body.size();
+        if (!bodies_)
+            return std::pair{elided->command,
+                             fmt::format("# the {}-byte body is not shown (with --report it is "
+                                         "written beside the reports)",
+                                         size)};
+        std::ofstream body(file, std::ios::binary | std::ios::trunc);
+        body.write(elided->body.data(), static_cast<std::streamsize>(size));
+        body.close();
+        if (!body)
+            return std::pair{elided->command,
+                             fmt::format("# the {}-byte body could not be written to {}: {}",
+                                         size,
+                                         file,
+                                         std::strerror(errno))};
+        return std::pair{elided->command, fmt::format("# {}: the {}-byte body", file, size)};
     }
 
     void write(std::string_view text)
@@ -192,14 +237,17 @@ private:
 
     std::FILE* out_;
     bool colour_;
+    std::optional<std::filesystem::path> bodies_;
+    mutable std::size_t bodies_written_ = 0; ///< numbers the body files
     std::vector<CheckResult> findings_;
 };
 
 } // namespace
 
-std::unique_ptr<Reporter> make_console_reporter(std::FILE* out, bool colour)
+std::unique_ptr<Reporter>
+make_console_reporter(std::FILE* out, bool colour, std::optional<std::filesystem::path> bodies)
 {
-    return std::make_unique<ConsoleReporter>(out, colour);
+    return std::make_unique<ConsoleReporter>(out, colour, std::move(bodies));
 }
 
 } // namespace sesam::harness

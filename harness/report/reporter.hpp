@@ -3,7 +3,9 @@
 #include "harness/checks/check_result.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,7 +28,12 @@ public:
 /// evidence, the service output tail and a summary line. With `colour`, ANSI red marks what fails
 /// the run, yellow what does not, green a pass. Control characters from the service are shown as
 /// `\uXXXX`. Each line is flushed; end() throws std::runtime_error if writing to `out` failed.
-std::unique_ptr<Reporter> make_console_reporter(std::FILE* out, bool colour);
+/// A curl command whose body is longer than 300 bytes reads it from `body-N.json` instead, a
+/// file written into `bodies` (the reports' folder) when one is given; the JSON and JUnit
+/// reports keep the whole command.
+std::unique_ptr<Reporter> make_console_reporter(std::FILE* out,
+                                                bool colour,
+                                                std::optional<std::filesystem::path> bodies = {});
 
 /// JUnit XML, written at end() by write_report_file(): a regular file is replaced atomically (a
 /// crash leaves the old report or none), anything else (a FIFO, a device) is written through and

@@ -398,6 +398,47 @@ TEST_F(CliTest, CheckStartsTheReferenceServiceAndPasses)
         << "the service is gone once check returns";
 }
 
+TEST_F(CliTest, ALongRequestBodyIsElidedInTheConsoleAndWrittenBesideTheReports)
+{
+    // A transform that refuses batches over 5000 bytes: transform.batch.full fails with its
+    // 100-entity batch as evidence.
+    ScriptedServer server([](const RawRequest& r, RawConnection& c) {
+        c.write(r.body.size() > 5000 ? ScriptedServer::response(413, "too large")
+                                     : ScriptedServer::response(200, r.body));
+    });
+    std::filesystem::create_directories(path("reports"));
+    auto r = emu("check " + server.base_url() +
+                 "/transform --role transform --only transform.batch.full --report json:" +
+                 path("reports/r.json"));
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("--data-binary @" + path("reports/body-1.json") + " '"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("# " + path("reports/body-1.json") + ": the "), std::string::npos)
+        << r.out;
+    const auto body = slurp(path("reports/body-1.json"));
+    const auto batch = nlohmann::json::parse(body);
+    EXPECT_EQ(batch.size(), 100u);
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);)
+        EXPECT_LT(line.size(), 1000u) << line.substr(0, 200);
+    // The JSON report keeps the whole command.
+    const auto report = nlohmann::json::parse(slurp(path("reports/r.json")));
+    EXPECT_NE(
+        report["checks"][0]["evidence"][0]["curl"].get<std::string>().find("--data-binary '[{"),
+        std::string::npos)
+        << r.out;
+
+    // Without a report, the console says where the body is instead.
+    r = emu("check " + server.base_url() +
+            "/transform --role transform --only transform.batch.full");
+    EXPECT_NE(r.out.find("--data-binary @body-1.json '"), std::string::npos) << r.out;
+    EXPECT_NE(
+        r.out.find("-byte body is not shown (with --report it is written beside the reports)"),
+        std::string::npos)
+        << r.out;
+    EXPECT_FALSE(std::filesystem::exists("body-1.json"));
+}
+
 TEST_F(CliTest, CheckFindingsExitOneAndBaselinesAcceptThem)
 {
     ScriptedServer server([](const RawRequest&, RawConnection& c) {
