@@ -35,7 +35,7 @@ const std::string* find_bad_string(const json& value, bool at_root, std::string&
     }
     if (value.is_object()) {
         for (auto it = value.begin(); it != value.end(); ++it) {
-            // spec §2.2 rule 1: keys are never decoded, only values
+            // docs/protocol.md#transit rule 1: keys are never decoded, only values
             if (const auto* bad = find_bad_string(it.value(), false, path)) {
                 path.insert(0, it.key());
                 if (!at_root)
@@ -61,7 +61,7 @@ const std::string* find_bad_string(const json& value, bool at_root, std::string&
 
 bool is_reserved_field(std::string_view key) noexcept
 {
-    return !key.empty() && key.front() == '_'; // spec §2.1
+    return !key.empty() && key.front() == '_'; // docs/protocol.md#reserved-fields
 }
 
 std::optional<std::string> entity_id(const json& entity)
@@ -81,7 +81,7 @@ bool is_deleted(const json& entity)
     if (!entity.is_object()) {
         return false;
     }
-    // spec §2.1: only the boolean true deletes; "true", 1 and null do not
+    // docs/protocol.md#reserved-fields: only the boolean true deletes; "true", 1 and null do not
     const auto it = entity.find(kDeleted);
     return it != entity.end() && it->is_boolean() && it->get<bool>();
 }
@@ -94,7 +94,7 @@ std::optional<EntityProblem> validate_entity(const json& entity, IdRule rule)
     }
     std::string id;
     if (const auto it = entity.find(kId); it == entity.end()) {
-        // spec §2.1 note: a source may omit _id, a sink or dataset may not
+        // docs/protocol.md#reserved-fields note: a source may omit _id, a sink or dataset may not
         if (rule == IdRule::required_id) {
             return EntityProblem{"", std::string(kId), "_id is missing"};
         }
@@ -106,7 +106,7 @@ std::optional<EntityProblem> validate_entity(const json& entity, IdRule rule)
     }
     std::string path;
     if (const auto* bad = find_bad_string(entity, true, path)) {
-        // spec §2.2 rule 3: a known tag that does not decode is an error
+        // docs/protocol.md#transit rule 3: a known tag that does not decode is an error
         const auto decoded = decode_transit(*bad);
         return EntityProblem{
             std::move(id), std::move(path), std::get<TransitError>(decoded).message};

@@ -8,7 +8,7 @@
 
 namespace sesam::emulator {
 
-/// Reserved root-level field names (spec §2.1).
+/// Reserved root-level field names (docs/protocol.md#reserved-fields).
 inline constexpr std::string_view kId = "_id";
 inline constexpr std::string_view kUpdated = "_updated";
 inline constexpr std::string_view kDeleted = "_deleted";
@@ -17,16 +17,20 @@ inline constexpr std::string_view kTs = "_ts";
 inline constexpr std::string_view kHash = "_hash";
 inline constexpr std::string_view kFiltered = "_filtered";
 
-/// True for a root-level key that is reserved: it starts with `_` (spec §2.1).
+/// True for a root-level key that is reserved: it starts with `_`
+/// (docs/protocol.md#reserved-fields).
 bool is_reserved_field(std::string_view key) noexcept;
 
-/// The entity's `_id` when it is present and a string; nullopt otherwise (spec §2.1).
+/// The entity's `_id` when it is present and a string; nullopt otherwise
+/// (docs/protocol.md#reserved-fields).
 std::optional<std::string> entity_id(const nlohmann::json& entity);
 
-/// True only when `_deleted` is the boolean `true`; any other value means "not deleted" (§2.1).
+/// True only when `_deleted` is the boolean `true`; any other value means "not deleted"
+/// (docs/protocol.md#reserved-fields).
 bool is_deleted(const nlohmann::json& entity);
 
-/// How strictly `_id` is demanded: a source may omit it, a sink/dataset may not (§2.1 note).
+/// How strictly `_id` is demanded: a source may omit it, a sink/dataset may not
+/// (docs/protocol.md#reserved-fields note).
 enum class IdRule { optional_id, required_id };
 
 /// What is wrong with an entity, naming the entity and the field.
@@ -39,8 +43,9 @@ struct EntityProblem {
 };
 
 /// Validates an entity: it is an object, `_id` (when present) is a string, and every string value
-/// at any depth that carries a known transit tag decodes (spec §2.1, §2.2). Object keys are never
-/// checked (§2.2 rule 1). Returns the first problem found.
+/// at any depth that carries a known transit tag decodes (docs/protocol.md#reserved-fields,
+/// #transit). Object keys are never checked (docs/protocol.md#transit rule 1). Returns the first
+/// problem found.
 std::optional<EntityProblem> validate_entity(const nlohmann::json& entity, IdRule rule);
 
 /// One line describing a problem: `entity "p-1": field "born": ~t value ...`.

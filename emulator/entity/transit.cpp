@@ -133,7 +133,8 @@ bool parse_digits(std::string_view s, int& out) noexcept
 
 Fault parse_datetime(std::string_view p, Parsed& t) noexcept
 {
-    // spec §2.2 rule 6: YYYY-MM-DD, YYYY-MM-DDZ, YYYY-MM-DDTHH:MM:SSZ, YYYY-MM-DDTHH:MM:SS.<1-9>Z
+    // docs/protocol.md#transit rule 6: YYYY-MM-DD, YYYY-MM-DDZ, YYYY-MM-DDTHH:MM:SSZ,
+    // YYYY-MM-DDTHH:MM:SS.<1-9>Z
     if (p.size() < 10 || !parse_digits(p.substr(0, 4), t.year) || p[4] != '-' ||
         !parse_digits(p.substr(5, 2), t.month) || p[7] != '-' ||
         !parse_digits(p.substr(8, 2), t.day)) {
@@ -303,7 +304,7 @@ std::string canonical_uuid(const std::array<char, 32>& hex)
 Fault inspect(char tag, std::string_view payload, Parsed& parsed) noexcept
 {
     if (payload.empty()) {
-        return Fault::empty; // spec §2.2 rule 3
+        return Fault::empty; // docs/protocol.md#transit rule 3
     }
     switch (static_cast<TransitTag>(tag)) {
     case TransitTag::datetime:
@@ -441,7 +442,7 @@ bool is_known_transit_tag(char tag) noexcept
     case 'b':
     case 'u':
     case 'f':
-        return true; // spec §2.2 rule 5
+        return true; // docs/protocol.md#transit rule 5
     default:
         return false;
     }
@@ -449,7 +450,7 @@ bool is_known_transit_tag(char tag) noexcept
 
 TransitDecoded decode_transit(std::string_view s)
 {
-    // spec §2.2 rules 2 and 4; no "~~" escape, rule 7 emulator default
+    // docs/protocol.md#transit rules 2 and 4; no "~~" escape, rule 7 emulator default
     if (!looks_like_transit(s) || !is_known_transit_tag(s[1])) {
         return std::monostate{};
     }
@@ -463,7 +464,7 @@ TransitDecoded decode_transit(std::string_view s)
     value.tag = static_cast<TransitTag>(tag);
     switch (value.tag) {
     case TransitTag::datetime:
-        // spec §2.2 rule 6: a date is the same value as midnight of that day
+        // docs/protocol.md#transit rule 6: a date is the same value as midnight of that day
         value.seconds = days_from_civil(parsed.year, parsed.month, parsed.day) * kSecondsPerDay +
                         parsed.hour * 3600 + parsed.minute * 60 + parsed.second;
         value.nanos = parsed.nanos;
@@ -522,7 +523,8 @@ std::string encode_datetime(std::int64_t seconds, std::int32_t nanos)
         }
         out.append(buffer.data(), length);
     };
-    // spec §2.2 encoding rules: year padded to 4 digits, fraction without trailing zeros
+    // docs/protocol.md#transit encoding rules: year padded to 4 digits, fraction without trailing
+    // zeros
     append_number(date.year, 4);
     out += '-';
     append_number(date.month, 2);
@@ -563,7 +565,7 @@ std::string encode_base64(std::string_view bytes)
 
 std::string encode_transit(const TransitValue& value)
 {
-    // spec §2.2 encoding rules
+    // docs/protocol.md#transit encoding rules
     std::string out{'~', static_cast<char>(value.tag)};
     switch (value.tag) {
     case TransitTag::datetime:

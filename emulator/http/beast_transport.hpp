@@ -10,9 +10,9 @@ class io_context;
 
 namespace sesam::emulator {
 
-/// HTTP/1.1 client over Boost.Beast (spec §1): keep-alive with one pooled connection per
-/// host:port, `Connection: close` honoured, chunked and Content-Length bodies streamed to the
-/// sink as they arrive, connect and read deadlines from TransportOptions.
+/// HTTP/1.1 client over Boost.Beast (docs/protocol.md#conventions): keep-alive with one pooled
+/// connection per host:port, `Connection: close` honoured, chunked and Content-Length bodies
+/// streamed to the sink as they arrive, connect and read deadlines from TransportOptions.
 ///
 /// send() is synchronous: it runs `io_context` until its own exchange completes, so other work on
 /// the same context (a signal_set that calls cancel()) runs meanwhile. Not thread-safe; use one

@@ -62,7 +62,8 @@ struct HttpResponse {
     std::string body;
 };
 
-/// True for 2xx statuses, the only ones the clients count as success (spec §3.2, §4.4).
+/// True for 2xx statuses, the only ones the clients count as success
+/// (docs/protocol.md#pull-response, #push-receiver-rules).
 inline bool is_success(int status) noexcept
 {
     return status >= 200 && status <= 299;

@@ -23,7 +23,8 @@ public:
     virtual bool on_body(std::string_view bytes) = 0;
 };
 
-/// Timeouts of the HTTP client (spec §1: connect_timeout 60 s, read_timeout 1800 s).
+/// Timeouts of the HTTP client (docs/protocol.md#conventions: connect_timeout 60 s, read_timeout
+/// 1800 s).
 struct TransportOptions {
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(60)};
     /// The longest wait for the next byte of a response (a socket timeout, as python-requests'

@@ -81,7 +81,7 @@ UrlResult join_url(std::string_view base, std::string_view relative)
 
 std::string apply_url_pattern(std::string_view pattern, std::string_view relative)
 {
-    // spec §1.1: the relative url replaces `%s`; without `%s` it is appended.
+    // docs/protocol.md#url-resolution: the relative url replaces `%s`; without `%s` it is appended.
     std::string out(pattern);
     if (auto pos = out.find("%s"); pos != std::string::npos)
         out.replace(pos, 2, relative);

@@ -19,17 +19,17 @@ using UrlResult = std::variant<std::string, UrlError>;
 std::optional<UrlError> check_http_url(std::string_view url);
 
 /// RFC 3986 reference resolution of `relative` against `base`, as a `system:url` with
-/// `base_url` does (spec §1.1). With a base ending in `/`, both `entities` and `/entities`
-/// resolve below the base's authority.
+/// `base_url` does (docs/protocol.md#url-resolution). With a base ending in `/`, both `entities`
+/// and `/entities` resolve below the base's authority.
 UrlResult join_url(std::string_view base, std::string_view relative);
 
-/// `system:url` with `url_pattern` (spec §1.1): `relative` replaces the `%s` in `pattern`, or is
-/// appended when there is none.
+/// `system:url` with `url_pattern` (docs/protocol.md#url-resolution): `relative` replaces the `%s`
+/// in `pattern`, or is appended when there is none.
 std::string apply_url_pattern(std::string_view pattern, std::string_view relative);
 
-/// Adds `params` to the query string `url` already has (spec §1 "Existing query string"), each
-/// name and value form-encoded as python-requests does (unreserved characters kept, space as
-/// `+`, everything else percent-encoded).
+/// Adds `params` to the query string `url` already has (docs/protocol.md#conventions "Existing
+/// query string"), each name and value form-encoded as python-requests does (unreserved characters
+/// kept, space as `+`, everything else percent-encoded).
 UrlResult add_query_params(std::string_view url,
                            const std::vector<std::pair<std::string, std::string>>& params);
 

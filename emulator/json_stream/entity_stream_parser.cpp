@@ -504,7 +504,7 @@ bool Inspector::parse_key(const char* context)
     frame.key = key;
     frame.key_escaped = escaped;
     if (stack_.size() == 1 && (escaped || (!key.empty() && key[0] == '_'))) {
-        // spec §2.1: only root-level keys are reserved, compared unescaped
+        // docs/protocol.md#reserved-fields: only root-level keys are reserved, compared unescaped
         std::string_view name = key;
         if (escaped) {
             unescape(key, scratch_);
@@ -586,7 +586,8 @@ bool Inspector::parse_string_value()
     }
     const std::string_view body(open + 1, static_cast<std::size_t>(p_ - open - 2));
     const bool escaped = scan == Scan::escaped;
-    // spec §2.2 rules 1-2: only values are transit; an escaped first byte may decode to '~'
+    // docs/protocol.md#transit rules 1-2: only values are transit; an escaped first byte may decode
+    // to '~'
     if (!body.empty() && (body[0] == '~' || body[0] == '\\')) {
         check_transit_value(open, body, escaped);
     }
@@ -614,7 +615,7 @@ void Inspector::check_transit_value(const char* open, std::string_view body, boo
     if (!looks_like_transit(decoded)) {
         return;
     }
-    // spec §2.2 rule 3: a known tag that does not decode fails the whole parse
+    // docs/protocol.md#transit rule 3: a known tag that does not decode fails the whole parse
     if (const char* problem = check_transit(decoded)) {
         const std::string path = field_path();
         std::string message;
@@ -705,7 +706,8 @@ void Inspector::value_done(const char* start, JsonKind kind)
         break;
     case Reserved::deleted:
         view_.deleted_kind = kind;
-        view_.deleted = text == "true"; // spec §2.1: only the literal true deletes
+        // docs/protocol.md#reserved-fields: only the literal true deletes
+        view_.deleted = text == "true";
         break;
     case Reserved::none:
         break;
@@ -873,7 +875,7 @@ std::optional<StreamError> EntityStreamParser::feed(std::string_view bytes)
 std::optional<StreamError>
 EntityStreamParser::top_level_byte(char c, std::uint64_t offset, bool& begins_element)
 {
-    // spec §1 parser tolerance: an array of entities, or one bare object
+    // docs/protocol.md#conventions parser tolerance: an array of entities, or one bare object
     switch (top_) {
     case Top::before:
         if (c == '[') {

@@ -29,7 +29,8 @@ struct EntityView {
     std::string updated;
 
     JsonKind deleted_kind = JsonKind::missing;
-    bool deleted = false; ///< true only when `_deleted` is the literal `true` (spec §2.1)
+    /// true only when `_deleted` is the literal `true` (docs/protocol.md#reserved-fields)
+    bool deleted = false;
 
     bool has_line_breaks = false; ///< the bytes contain `\n` or `\r` (whitespace between tokens)
 };
@@ -40,22 +41,24 @@ struct StreamError {
     std::string message;      ///< one line, e.g. "expected ',' or ']' after an entity, got 'x'"
 };
 
-/// Streaming parser for a Sesam JSON body: one top-level array of entity objects (spec §1).
+/// Streaming parser for a Sesam JSON body: one top-level array of entity objects
+/// (docs/protocol.md#conventions).
 ///
 /// Bytes are fed as they arrive; each complete top-level object is handed to the callback at once,
 /// so memory is bounded by the largest entity, not by the body. Every byte is validated as JSON.
-/// Tolerances of Sesam's own parser (spec §1 "Parser tolerance"): a single top-level object is
-/// taken as one entity (and `single_object()` becomes true, for a warning); scalars and arrays
-/// inside the top-level array are validated but not emitted (counted in `skipped_values()`). A
-/// top-level scalar, a body cut short, trailing non-whitespace after the array, or an empty body
-/// is an error. When transit checking is on, a string value at any depth with a known transit tag
-/// that does not decode (spec §2.2) is an error naming the entity `_id`, index and field.
+/// Tolerances of Sesam's own parser (docs/protocol.md#conventions "Parser tolerance"): a single
+/// top-level object is taken as one entity (and `single_object()` becomes true, for a warning);
+/// scalars and arrays inside the top-level array are validated but not emitted (counted in
+/// `skipped_values()`). A top-level scalar, a body cut short, trailing non-whitespace after the
+/// array, or an empty body is an error. When transit checking is on, a string value at any depth
+/// with a known transit tag that does not decode (docs/protocol.md#transit) is an error naming the
+/// entity `_id`, index and field.
 class EntityStreamParser {
 public:
     using EntityCallback = std::function<void(const EntityView&)>;
 
     struct Options {
-        bool check_transit = true;   ///< spec §2.2 rule 3
+        bool check_transit = true;   ///< docs/protocol.md#transit rule 3
         std::size_t max_depth = 512; ///< deeper nesting is an error (no recursion limit hit)
         std::size_t max_entity_bytes =
             256u << 20; ///< 0 = unlimited; a larger entity is an error (a service streaming an

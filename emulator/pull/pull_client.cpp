@@ -77,7 +77,8 @@ public:
     bool on_body(std::string_view bytes) override
     {
         if (!is_success(status_)) {
-            // spec §3.2: non-2xx is a read error; keep the start of the body for the message
+            // docs/protocol.md#pull-response: non-2xx is a read error; keep the start of the body
+            // for the message
             error_body_.append(bytes.substr(0, kErrorBodyBytes - error_body_.size()));
             return error_body_.size() < kErrorBodyBytes;
         }
@@ -132,10 +133,11 @@ std::optional<std::string> validate(const PullOptions& options)
     if (options.page_size) {
         if (*options.page_size == 0)
             return "page_size must be at least 1";
-        // spec §3.3: paging is allowed only with all three continuation properties true
+        // docs/protocol.md#pull-continuation: paging is allowed only with all three continuation
+        // properties true
         if (!options.supports_since || !options.is_chronological || !options.is_since_comparable)
             return "page_size needs supports_since, is_chronological and is_since_comparable "
-                   "all true (spec §3.3)";
+                   "all true (docs/protocol.md#pull-continuation)";
     }
     if (options.subset && !subset_query_value(*options.subset))
         return "subset is not valid JSON: " + *options.subset;
@@ -231,7 +233,8 @@ PullReport PullClient::run(const std::string& pipe,
     };
 
     auto handle_entity = [&](const EntityView& e) -> std::optional<std::string> {
-        // spec §2.1: `_id` is always a string (a missing one is allowed at the source stage)
+        // docs/protocol.md#reserved-fields: `_id` is always a string (a missing one is allowed at
+        // the source stage)
         if (e.id_kind != JsonKind::missing && e.id_kind != JsonKind::string)
             return "entity at index " + std::to_string(e.index) + " (byte " +
                    std::to_string(e.offset) + "): _id must be a string, got " + e.id;
@@ -260,8 +263,9 @@ PullReport PullClient::run(const std::string& pipe,
         updated.text.assign(e.updated);
         if (auto problem = tracker.observe(updated))
             return id_for_message(e) + " at index " + std::to_string(e.index) + ": " + *problem;
-        // spec §3.3 checkpoints, stored only once the response they are in has parsed whole
-        // (spec §15: a cut-short or invalid body must not move the offset)
+        // docs/protocol.md#pull-continuation checkpoints, stored only once the response they are in
+        // has parsed whole (docs/protocol.md#real-services: a cut-short or invalid body must not
+        // move the offset)
         checkpoint_due = tracker.take_checkpoint().has_value() || checkpoint_due;
         return std::nullopt;
     };
@@ -269,11 +273,13 @@ PullReport PullClient::run(const std::string& pipe,
     for (std::size_t page = 1;; ++page) {
         std::vector<std::pair<std::string, std::string>> params;
         if (since)
-            params.emplace_back("since", since->query_value()); // spec §3.1
+            params.emplace_back("since", since->query_value()); // docs/protocol.md#pull-request
         if (options_.page_size)
-            params.emplace_back("limit", std::to_string(*options_.page_size)); // spec §3.4
+            // docs/protocol.md#pull-paging
+            params.emplace_back("limit", std::to_string(*options_.page_size));
         if (options_.subset)
-            params.emplace_back("subset", *subset_query_value(*options_.subset)); // spec §3.1
+            // docs/protocol.md#pull-request
+            params.emplace_back("subset", *subset_query_value(*options_.subset));
         auto url = add_query_params(options_.url, params);
         if (auto* bad = std::get_if<UrlError>(&url)) {
             fail(PullFailure::Kind::service, bad->message);
@@ -328,23 +334,23 @@ PullReport PullClient::run(const std::string& pipe,
                 return finish();
         }
         if (sink.parser().single_object())
-            summary.warnings.push_back(name +
-                                       ": the body is a single object, not an array; taken as "
-                                       "one entity (spec §1 parser tolerance)");
+            summary.warnings.push_back(
+                name + ": the body is a single object, not an array; taken as "
+                       "one entity (docs/protocol.md#conventions parser tolerance)");
         if (sink.parser().skipped_values() > 0)
             summary.warnings.push_back(name + ": " +
                                        std::to_string(sink.parser().skipped_values()) +
                                        " values in the array are not objects and were skipped");
 
         if (!options_.page_size || sink.entities() == 0)
-            break; // spec §3.4: paging ends on an empty page
+            break; // docs/protocol.md#pull-paging: paging ends on an empty page
         if (options_.stop_on_short_page && sink.entities() < *options_.page_size)
             break;
         if (!sink.last_updated()) {
             fail(PullFailure::Kind::service,
                  name +
-                     ": paging needs _updated on the last entity of each page (spec §3.4), "
-                     "page " +
+                     ": paging needs _updated on the last entity of each page "
+                     "(docs/protocol.md#pull-paging), page " +
                      std::to_string(page) + " ends with an entity without it");
             return finish();
         }
@@ -355,16 +361,19 @@ PullReport PullClient::run(const std::string& pipe,
                      "); does the service ignore since?");
             return finish();
         }
-        since = sink.last_updated(); // spec §3.4: next page continues after the last entity
+        // docs/protocol.md#pull-paging: next page continues after the last entity
+        since = sink.last_updated();
     }
 
     if (summary.entities == 0 && options_.if_source_empty == IfSourceEmpty::fail) {
-        // spec §3.3 if_source_empty: "fail" protects downstream deletion tracking
+        // docs/protocol.md#pull-continuation if_source_empty: "fail" protects downstream deletion
+        // tracking
         fail(PullFailure::Kind::service,
              "the source returned no entities and if_source_empty is \"fail\"");
         return finish();
     }
-    // spec §2.1: allowed at the source stage (a DTL may add it), but a sink or dataset needs one
+    // docs/protocol.md#reserved-fields: allowed at the source stage (a DTL may add it), but a sink
+    // or dataset needs one
     if (without_id > 0)
         summary.warnings.push_back(std::to_string(without_id) +
                                    " entities had no _id; a pipe must add one before a sink");

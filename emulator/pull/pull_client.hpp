@@ -13,12 +13,15 @@ namespace sesam::emulator {
 
 class StateStore;
 
-/// What a run does when the source yields no entities (spec §3.3 `if_source_empty`).
+/// What a run does when the source yields no entities (docs/protocol.md#pull-continuation
+/// `if_source_empty`).
 enum class IfSourceEmpty : std::uint8_t { accept, fail };
 
-/// The json source's properties (spec §3.3), named as in a pipe configuration.
+/// The json source's properties (docs/protocol.md#pull-continuation), named as in a pipe
+/// configuration.
 struct PullOptions {
-    std::string url; ///< absolute http URL; may carry its own query string (spec §1)
+    /// absolute http URL; may carry its own query string (docs/protocol.md#conventions)
+    std::string url;
     HttpHeaders headers;
     bool supports_since = false;
     bool is_chronological = false;
@@ -26,19 +29,21 @@ struct PullOptions {
     std::optional<std::size_t> page_size;
     std::optional<std::string> initial_since_value;
     std::optional<std::string> subset; ///< JSON text of a DTL expression
-    /// spec §3.4 [UNCONFIRMED]: paging stops on an empty page; optionally on a short one too.
+    /// docs/protocol.md#pull-paging [UNCONFIRMED]: paging stops on an empty page; optionally on a
+    /// short one too.
     bool stop_on_short_page = false;
     IfSourceEmpty if_source_empty = IfSourceEmpty::accept;
     std::size_t checkpoint_interval = 10000; ///< chronological checkpoints, in entities
     EntityStreamParser::Options parser;
 };
 
-/// Checks the option combinations Sesam rejects (spec §3.3: page_size needs supports_since,
-/// is_chronological and is_since_comparable). Returns a one-line message, or nullopt when valid.
+/// Checks the option combinations Sesam rejects (docs/protocol.md#pull-continuation: page_size
+/// needs supports_since, is_chronological and is_since_comparable). Returns a one-line message, or
+/// nullopt when valid.
 std::optional<std::string> validate(const PullOptions& options);
 
 /// The `subset` value as Sesam sends it: the expression re-serialised with Python's json.dumps
-/// spacing (spec §3.1 subset encoding). nullopt when `json_text` is not JSON.
+/// spacing (docs/protocol.md#pull-request subset encoding). nullopt when `json_text` is not JSON.
 std::optional<std::string> subset_query_value(std::string_view json_text);
 
 /// Figures of one run.
@@ -70,8 +75,8 @@ struct PullReport {
     bool ok() const noexcept { return !failure.has_value(); }
 };
 
-/// The `json` source client (spec §3): GET requests with `since`, `limit` and `subset`, paging,
-/// the continuation strategies, and the offset kept in the store between runs.
+/// The `json` source client (docs/protocol.md#pull): GET requests with `since`, `limit` and
+/// `subset`, paging, the continuation strategies, and the offset kept in the store between runs.
 class PullClient {
 public:
     using EntityHandler = std::function<void(const EntityView&)>;

@@ -83,7 +83,7 @@ std::optional<int> compare_since(const SinceValue& a, const SinceValue& b)
 SinceStrategy
 choose_strategy(bool supports_since, bool is_chronological, bool is_since_comparable) noexcept
 {
-    // spec §3.3 strategy selection, in this order
+    // docs/protocol.md#pull-continuation strategy selection, in this order
     if (supports_since && is_chronological)
         return SinceStrategy::chronological;
     if (supports_since && is_since_comparable)
@@ -115,7 +115,8 @@ SinceTracker::SinceTracker(SinceStrategy strategy,
 
 std::optional<SinceValue> SinceTracker::first_since() const
 {
-    // spec §3.1: since only with supports_since and a stored offset or initial_since_value
+    // docs/protocol.md#pull-request: since only with supports_since and a stored offset or
+    // initial_since_value
     if (strategy_ == SinceStrategy::none)
         return std::nullopt;
     return stored_ ? stored_ : initial_;
@@ -127,14 +128,14 @@ std::optional<std::string> SinceTracker::observe(const SinceValue& updated)
     case SinceStrategy::none:
         return std::nullopt;
     case SinceStrategy::chronological:
-        // spec §3.3: the offset moves forward with every entity seen
+        // docs/protocol.md#pull-continuation: the offset moves forward with every entity seen
         candidate_ = updated;
         ++since_checkpoint_;
         return std::nullopt;
     case SinceStrategy::max: {
         if (!candidate_) {
-            // The offset never moves back: a service that ignores since (spec §15) and returns
-            // older values leaves it where it was.
+            // The offset never moves back: a service that ignores since
+            // (docs/protocol.md#real-services) and returns older values leaves it where it was.
             auto order = stored_ ? compare_since(updated, *stored_) : std::nullopt;
             candidate_ = order && *order < 0 ? *stored_ : updated;
             return std::nullopt;
@@ -162,8 +163,8 @@ std::optional<SinceValue> SinceTracker::take_checkpoint()
 
 std::optional<SinceValue> SinceTracker::offset_on_success() const
 {
-    // spec §3.3: max stores the largest value seen, chronological the last; nothing seen leaves
-    // the stored offset as it is
+    // docs/protocol.md#pull-continuation: max stores the largest value seen, chronological the
+    // last; nothing seen leaves the stored offset as it is
     if (strategy_ == SinceStrategy::none)
         return std::nullopt;
     return candidate_;

@@ -9,7 +9,8 @@
 
 namespace sesam::emulator {
 
-/// An `_updated` value used as an offset: opaque, but its JSON type is kept (spec §3.1, §15).
+/// An `_updated` value used as an offset: opaque, but its JSON type is kept
+/// (docs/protocol.md#pull-request, #real-services).
 struct SinceValue {
     enum class Kind : std::uint8_t { number, string, other };
     Kind kind = Kind::string;
@@ -28,8 +29,8 @@ struct SinceValue {
     /// JSON text for the store: `42`, `"2024-01-01T10:00:00Z"`.
     std::string to_json() const;
 
-    /// The `since` query value (spec §3.1): integers as digits, strings verbatim (the URL layer
-    /// encodes them), anything else as its JSON text.
+    /// The `since` query value (docs/protocol.md#pull-request): integers as digits, strings
+    /// verbatim (the URL layer encodes them), anything else as its JSON text.
     const std::string& query_value() const noexcept { return text; }
 
     friend bool operator==(const SinceValue&, const SinceValue&) = default;
@@ -39,16 +40,17 @@ struct SinceValue {
 /// they are not comparable (different kinds, or `other`).
 std::optional<int> compare_since(const SinceValue& a, const SinceValue& b);
 
-/// The continuation strategies of the json source (spec §3.3), chosen in this order.
+/// The continuation strategies of the json source (docs/protocol.md#pull-continuation), chosen in
+/// this order.
 enum class SinceStrategy : std::uint8_t { none, chronological, max };
 
-/// spec §3.3 "Strategy selection": chronological, else max, else none.
+/// docs/protocol.md#pull-continuation "Strategy selection": chronological, else max, else none.
 SinceStrategy
 choose_strategy(bool supports_since, bool is_chronological, bool is_since_comparable) noexcept;
 
 const char* to_string(SinceStrategy strategy) noexcept;
 
-/// The offset bookkeeping of one run, with no I/O (spec §3.3):
+/// The offset bookkeeping of one run, with no I/O (docs/protocol.md#pull-continuation):
 /// - none: `since` is never sent and nothing is stored;
 /// - max: the offset to store is the largest `_updated` seen (never below the stored offset),
 ///   and only if the run succeeds;
@@ -64,7 +66,7 @@ public:
     SinceStrategy strategy() const noexcept { return strategy_; }
 
     /// `since` of the run's first request: the stored offset, else the initial since value, and
-    /// never without a strategy (spec §3.1). nullopt means a full run.
+    /// never without a strategy (docs/protocol.md#pull-request). nullopt means a full run.
     std::optional<SinceValue> first_since() const;
 
     /// Records the `_updated` of the next entity. Returns an error text when, under the max

@@ -13,7 +13,7 @@ namespace {
 constexpr std::size_t kErrorBodyBytes = kErrorBodyShown;
 
 /// Keeps the status and the start of the body (for messages); the body is otherwise ignored
-/// (spec §4.4: any 2xx is success, the body does not matter).
+/// (docs/protocol.md#push-receiver-rules: any 2xx is success, the body does not matter).
 class AnswerSink final : public ResponseSink {
 public:
     void on_head(const HttpResponseHead& head) override
@@ -115,7 +115,8 @@ PushReport PushClient::run(const std::string& pipe)
                 return finish();
             }
         }
-        // spec §4.3: the first run, a reset and a requested full run are full syncs
+        // docs/protocol.md#push-full-sync: the first run, a reset and a requested full run are full
+        // syncs
         summary.full_sync = options_.full || !stored;
         summary.offset_before = stored;
         summary.offset_after = stored;
@@ -136,7 +137,8 @@ PushReport PushClient::run(const std::string& pipe)
     request.method = "POST";
     request.headers = options_.headers;
     if (!find_header(request.headers, "Content-Type"))
-        set_header(request.headers, "Content-Type", "application/json"); // spec §4.1, §15
+        // docs/protocol.md#push-request, #real-services
+        set_header(request.headers, "Content-Type", "application/json");
 
     std::size_t prefix = 0; // entities [0, prefix) acknowledged, in order
     std::optional<std::int64_t> prefix_updated;
@@ -176,15 +178,16 @@ PushReport PushClient::run(const std::string& pipe)
             }
             last_error = describe(request) + ": " + sent.error().detail;
         } else if (is_success(answer.status)) {
-            result = PushResult::acknowledged; // spec §4.4: any 2xx
+            result = PushResult::acknowledged; // docs/protocol.md#push-receiver-rules: any 2xx
         } else {
             if (answer.status == 409)
-                result = PushResult::conflict; // spec §4.4
+                result = PushResult::conflict; // docs/protocol.md#push-receiver-rules
             last_error = describe(request) + ": " +
                          describe_status(answer.status, answer.reason, answer.body);
         }
         if (result != PushResult::acknowledged && action.count == 0)
-            last_error += " (the trailing empty batch)"; // spec §4.2, §15
+            // docs/protocol.md#push-empty-batch, #real-services
+            last_error += " (the trailing empty batch)";
         if (result == PushResult::acknowledged && action.count > 0) {
             summary.entities += action.count;
             for (std::size_t i = 0; i < action.count; ++i)
@@ -202,8 +205,8 @@ PushReport PushClient::run(const std::string& pipe)
     summary.retries = outcome.retries;
     summary.failed = outcome.failed.size();
 
-    // spec §4.4: the offset advances only over what the receiver acknowledged; a broken full
-    // sequence or a 409 makes the next run a new full sync.
+    // docs/protocol.md#push-receiver-rules: the offset advances only over what the receiver
+    // acknowledged; a broken full sequence or a 409 makes the next run a new full sync.
     try {
         const bool conflict = outcome.stop == PushOutcome::Stop::conflict;
         if (summary.full_sync) {

@@ -13,9 +13,11 @@ namespace sesam::emulator {
 class DatasetStore;
 class StateStore;
 
-/// The json sink's configuration (spec §4.1) and the pump's write settings (spec §4.4).
+/// The json sink's configuration (docs/protocol.md#push-request) and the pump's write settings
+/// (docs/protocol.md#push-receiver-rules).
 struct PushOptions {
-    std::string url; ///< absolute http URL; may carry its own query string (spec §1)
+    /// absolute http URL; may carry its own query string (docs/protocol.md#conventions)
+    std::string url;
     HttpHeaders headers;
     std::string dataset; ///< the local dataset the pipe reads
     PushSettings settings;
@@ -51,14 +53,14 @@ struct PushReport {
     bool ok() const noexcept { return !failure.has_value(); }
 };
 
-/// The json sink client (spec §4): pushes a dataset as a Sesam pipe with a json sink does. The
-/// first run (no offset) and `full` runs are full syncs of the latest version of every entity;
-/// later runs are incremental syncs of what changed since the stored offset. The decisions
+/// The json sink client (docs/protocol.md#push): pushes a dataset as a Sesam pipe with a json sink
+/// does. The first run (no offset) and `full` runs are full syncs of the latest version of every
+/// entity; later runs are incremental syncs of what changed since the stored offset. The decisions
 /// (batches, params, retries, fallback, 409) are PushMachine's; this class does the I/O.
 ///
 /// The offset is the dataset's `_updated`. It advances only over entities the receiver
 /// acknowledged; a full sync that did not complete, or a 409, forgets it, so that the next run
-/// starts a new full sequence (spec §4.4).
+/// starts a new full sequence (docs/protocol.md#push-receiver-rules).
 class PushClient {
 public:
     PushClient(Transport& transport,

@@ -27,21 +27,24 @@ void PushMachine::report(PushResult result)
     assert(in_flight_ && "report() without a pending send");
     in_flight_ = false;
     if (result == PushResult::conflict)
-        return finish(PushOutcome::Stop::conflict); // spec §4.4: stop at once, no retry
+        // docs/protocol.md#push-receiver-rules: stop at once, no retry
+        return finish(PushOutcome::Stop::conflict);
     if (result == PushResult::acknowledged) {
         sequence_.acknowledge();
         attempts_ = 0;
         consecutive_errors_ = 0;
-        // spec §4.4: the offset advances only over what was acknowledged, and never past a gap
+        // docs/protocol.md#push-receiver-rules: the offset advances only over what was
+        // acknowledged, and never past a gap
         if (outcome_.failed.empty())
             outcome_.acknowledged_prefix = action_.first + action_.count;
         return advance();
     }
-    // spec §4.4 batch_retries; a fallback single gets one attempt only
+    // docs/protocol.md#push-receiver-rules batch_retries; a fallback single gets one attempt only
     if (phase_ != Phase::singles && attempts_ <= settings_.batch_retries)
         return;
     attempts_ = 0;
-    // spec §4.4 fallback_to_single_entities_on_batch_fail; a batch of one would only repeat itself
+    // docs/protocol.md#push-receiver-rules fallback_to_single_entities_on_batch_fail; a batch of
+    // one would only repeat itself
     if (phase_ == Phase::data && action_.count > 1 && settings_.fallback_to_single_entities) {
         phase_ = Phase::singles;
         single_ = batch_begin_;
@@ -73,7 +76,8 @@ void PushMachine::start_batch(std::size_t first)
     if (first < count_)
         phase_ = Phase::data;
     else if (sequence_.is_full() || settings_.incremental_trailing_empty_batch)
-        phase_ = Phase::trailing; // spec §4.2: [count_, count_), the empty batch
+        // docs/protocol.md#push-empty-batch: [count_, count_), the empty batch
+        phase_ = Phase::trailing;
     else
         finish(PushOutcome::Stop::none);
 }
@@ -91,8 +95,9 @@ void PushMachine::write_error(std::size_t first, std::size_t count)
 {
     for (std::size_t i = first; i < first + count; ++i)
         outcome_.failed.push_back(i);
-    // spec §4.4 max_consecutive_write_errors. Without its trailing batch a full sync never
-    // reaches is_last (spec §4.2), and nothing is left to skip to.
+    // docs/protocol.md#push-receiver-rules max_consecutive_write_errors. Without its trailing batch
+    // a full sync never reaches is_last (docs/protocol.md#push-empty-batch), and nothing is left to
+    // skip to.
     if (++consecutive_errors_ >= settings_.max_consecutive_write_errors ||
         phase_ == Phase::trailing)
         return finish(PushOutcome::Stop::write_errors);

@@ -9,19 +9,21 @@
 
 namespace sesam::emulator {
 
-/// The json sink's and the pump's write settings (spec §4.1, §4.2, §4.4).
+/// The json sink's and the pump's write settings (docs/protocol.md#push-request, #push-empty-batch,
+/// #push-receiver-rules).
 struct PushSettings {
-    std::size_t batch_size = 100;                 ///< entities per POST (asserted >= 1)
-    bool incremental_trailing_empty_batch = true; ///< spec §4.2 [UNCONFIRMED]: on, per the docs
-    unsigned batch_retries = 3;                   ///< retries of a failed request
-    bool fallback_to_single_entities = true;      ///< after a batch fails for good
-    unsigned max_consecutive_write_errors = 1;    ///< the sync stops at this many (asserted >= 1)
+    std::size_t batch_size = 100; ///< entities per POST (asserted >= 1)
+    /// docs/protocol.md#push-empty-batch [UNCONFIRMED]: on, per the docs
+    bool incremental_trailing_empty_batch = true;
+    unsigned batch_retries = 3;                ///< retries of a failed request
+    bool fallback_to_single_entities = true;   ///< after a batch fails for good
+    unsigned max_consecutive_write_errors = 1; ///< the sync stops at this many (asserted >= 1)
 };
 
 /// How the receiver answered one request.
 enum class PushResult : std::uint8_t {
-    acknowledged, ///< any 2xx (spec §4.4)
-    conflict,     ///< 409: stop at once, no retry (spec §4.4)
+    acknowledged, ///< any 2xx (docs/protocol.md#push-receiver-rules)
+    conflict,     ///< 409: stop at once, no retry (docs/protocol.md#push-receiver-rules)
     failed,       ///< any other status, a transport error, a timeout: a write error
 };
 
@@ -40,7 +42,8 @@ struct PushOutcome {
     enum class Stop : std::uint8_t { none, conflict, write_errors };
     Stop stop = Stop::none;
     /// Entities [0, acknowledged_prefix) were all acknowledged: the offset may advance over
-    /// them and no further (spec §4.4 "the offset advances only over what was acknowledged").
+    /// them and no further (docs/protocol.md#push-receiver-rules "the offset advances only over
+    /// what was acknowledged").
     std::size_t acknowledged_prefix = 0;
     std::vector<std::size_t> failed; ///< entities that failed for good, in order
     /// Full syncs: the request carrying is_last was acknowledged, the receiver saw the whole
@@ -54,14 +57,14 @@ struct PushOutcome {
     bool ok() const noexcept { return stop == Stop::none && failed.empty() && complete; }
 };
 
-/// The whole decision logic of one json sink sync, with no I/O (spec §4). The driver calls
-/// next(), performs the action, and reports the result, until next() returns done.
+/// The whole decision logic of one json sink sync, with no I/O (docs/protocol.md#push). The driver
+/// calls next(), performs the action, and reports the result, until next() returns done.
 ///
 /// Rules:
 /// - batches of `batch_size` entities in order; then the trailing empty batch: always in a full
 ///   sync (it carries is_last), in an incremental sync only when
-///   `incremental_trailing_empty_batch` (spec §4.2); a full sync of zero entities is the one
-///   empty request, with both is_first and is_last;
+///   `incremental_trailing_empty_batch` (docs/protocol.md#push-empty-batch); a full sync of zero
+///   entities is the one empty request, with both is_first and is_last;
 /// - a failed request is retried up to `batch_retries` times with the same params;
 /// - a data batch of more than one entity that still fails is then sent one entity at a time
 ///   (one attempt each, a new request_id each) when `fallback_to_single_entities`;

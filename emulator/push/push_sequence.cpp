@@ -9,7 +9,8 @@ namespace sesam::emulator {
 
 std::vector<std::pair<std::string, std::string>> PushParams::query() const
 {
-    // spec §4.1 parameter order (as in the §4.5 example); spec §12: false flags are left out
+    // docs/protocol.md#push-request: the parameter order, as in docs/protocol.md#push-example;
+    // docs/protocol.md#defaults: false flags are left out
     std::vector<std::pair<std::string, std::string>> query{
         {"sequence_id", sequence_id},
         {"is_full", is_full ? "true" : "false"},
@@ -34,12 +35,15 @@ const PushParams& PushSequence::begin_request(bool last)
     ++counter_;
     current_ = PushParams{
         .sequence_id = sequence_id_,
-        .request_id = std::to_string(counter_), // spec §12: a decimal counter from 1
-        // spec §4.4: chained to what the receiver saw, so failed attempts never break the chain
+        // docs/protocol.md#defaults: a decimal counter from 1
+        .request_id = std::to_string(counter_),
+        // docs/protocol.md#push-receiver-rules: chained to what the receiver saw, so failed
+        // attempts never break the chain
         .previous_request_id = acknowledged_,
         .is_full = is_full_,
-        .is_first = is_full_ && !acknowledged_, // spec §4.1: full syncs only (fix of 2021-08-16)
-        .is_last = is_full_ && last,            // spec §4.1: full syncs only
+        // docs/protocol.md#push-request: full syncs only (fix of 2021-08-16)
+        .is_first = is_full_ && !acknowledged_,
+        .is_last = is_full_ && last, // docs/protocol.md#push-request: full syncs only
     };
     return current_;
 }

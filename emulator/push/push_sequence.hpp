@@ -8,7 +8,7 @@
 
 namespace sesam::emulator {
 
-/// The query parameters of one json sink request (spec §4.1).
+/// The query parameters of one json sink request (docs/protocol.md#push-request).
 struct PushParams {
     std::string sequence_id;
     std::string request_id;
@@ -22,15 +22,17 @@ struct PushParams {
     bool is_last = false; ///< sent (as `true`) only on the last request of a full sync
 
     /// In the order they are sent: sequence_id, is_full, request_id, previous_request_id,
-    /// is_first, is_last; booleans lower-case; is_first/is_last only when true (spec §4.1, §12).
+    /// is_first, is_last; booleans lower-case; is_first/is_last only when true
+    /// (docs/protocol.md#push-request, #defaults).
     std::vector<std::pair<std::string, std::string>> query() const;
 
     friend bool operator==(const PushParams&, const PushParams&) = default;
 };
 
-/// The request chain of one sync (spec §4.1-§4.4), with no I/O.
+/// The request chain of one sync (docs/protocol.md#push-request, #push-empty-batch,
+/// #push-full-sync, #push-receiver-rules), with no I/O.
 ///
-/// - `request_id` is a decimal counter from 1 within the sequence (spec §12 default);
+/// - `request_id` is a decimal counter from 1 within the sequence (docs/protocol.md#defaults);
 /// - `previous_request_id` is the `request_id` of the last request the receiver acknowledged
 ///   (2xx), so a retried or single-entity request never breaks the chain the receiver saw;
 /// - `is_first` is true only in a full sync, and only while nothing has been acknowledged yet (a
@@ -66,7 +68,7 @@ private:
     PushParams current_;
 };
 
-/// A fresh UUIDv4 in canonical lower-case form, for `sequence_id` (spec §4.1).
+/// A fresh UUIDv4 in canonical lower-case form, for `sequence_id` (docs/protocol.md#push-request).
 std::string new_sequence_id();
 
 } // namespace sesam::emulator

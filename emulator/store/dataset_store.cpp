@@ -119,7 +119,7 @@ std::string_view as_view(const HashText& hash)
     return {hash.data(), hash.size()};
 }
 
-// ---- entities as a dataset sink writes them (spec §2.1) ----
+// ---- entities as a dataset sink writes them (docs/protocol.md#reserved-fields) ----
 
 /// Appends `text` as the inside of a JSON string, escaped as nlohmann::json's dump escapes valid
 /// UTF-8 (multi-byte sequences are copied). Returns true when anything needed escaping.
@@ -174,12 +174,13 @@ void append_int(std::string& out, std::int64_t value)
     out.append(digits.data(), end);
 }
 
-/// Reads one entity as a dataset sink writes it (spec §2.1), in one SAX pass without a DOM: checks
-/// it, keeps its own (non-`_`) root fields as compact JSON in their original order, and builds the
-/// canonical text that `_hash` is taken of. That text is byte for byte nlohmann::json's compact
-/// dump (keys sorted) of the entity reduced to its own fields, `_id` and a boolean `_deleted`.
-/// Anything unusual (an error, a duplicate key, a key that needs escaping) is read again through
-/// the DOM, which defines the behaviour and words the errors. Reused: its buffers keep capacity.
+/// Reads one entity as a dataset sink writes it (docs/protocol.md#reserved-fields), in one SAX pass
+/// without a DOM: checks it, keeps its own (non-`_`) root fields as compact JSON in their original
+/// order, and builds the canonical text that `_hash` is taken of. That text is byte for byte
+/// nlohmann::json's compact dump (keys sorted) of the entity reduced to its own fields, `_id` and a
+/// boolean `_deleted`. Anything unusual (an error, a duplicate key, a key that needs escaping) is
+/// read again through the DOM, which defines the behaviour and words the errors. Reused: its
+/// buffers keep capacity.
 class EntityReader {
 public:
     /// Reads `text`; `tombstone` makes it deleted (deletion tracking). Throws
@@ -204,7 +205,7 @@ public:
     bool boolean(bool value)
     {
         if (frames_.size() == 1 && field_ == RootField::deleted)
-            deleted_ = value; // spec §2.1: only the literal true deletes
+            deleted_ = value; // docs/protocol.md#reserved-fields: only the literal true deletes
         if (frames_.size() == 1 && field_ == RootField::filtered)
             filtered_ = value;
         return scalar(value ? "true" : "false");
@@ -222,7 +223,8 @@ public:
     }
     bool string(std::string& value)
     {
-        // spec §2.2 rule 3: a known tag that does not decode is an error (worded by read_dom)
+        // docs/protocol.md#transit rule 3: a known tag that does not decode is an error (worded by
+        // read_dom)
         if (check_transit(value) != nullptr || !begin_value(true))
             return false;
         if (frames_.size() == 1 && field_ == RootField::id) {
@@ -445,7 +447,8 @@ private:
         return true;
     }
 
-    /// spec §2.1: `_id` and `_deleted` (a boolean, false when absent) count towards the hash.
+    /// docs/protocol.md#reserved-fields: `_id` and `_deleted` (a boolean, false when absent) count
+    /// towards the hash.
     bool close_root(Frame& root)
     {
         if (!has_id_)
@@ -622,7 +625,8 @@ void visit_rows(Statement& st,
 }
 
 constexpr const char* kSchema =
-    // one row per dataset: `next_updated` is the dataset's counter (spec §2.1)
+    // one row per dataset: `next_updated` is the dataset's counter
+    // (docs/protocol.md#reserved-fields)
     "CREATE TABLE IF NOT EXISTS datasets ("
     " ds INTEGER PRIMARY KEY,"
     " name TEXT NOT NULL UNIQUE,"
@@ -711,7 +715,8 @@ struct DatasetStore::Load::Impl {
 
         const std::int64_t updated = next_updated++;
         const std::int64_t ts = now_micros();
-        // spec §2.1: the dataset's own fields first, then the entity's in their original order
+        // docs/protocol.md#reserved-fields: the dataset's own fields first, then the entity's in
+        // their original order
         text.assign("{\"_id\":\"");
         append_escaped(text, id);
         text.append(reader.deleted() ? "\",\"_deleted\":true" : "\",\"_deleted\":false");
@@ -771,8 +776,9 @@ struct DatasetStore::Load::Impl {
         finished = true;
     }
 
-    /// spec §3.5: every entity not seen in a full load, and not deleted already, gets a
-    /// `_deleted: true` version. Entities written by this load have `_updated` >= first_updated.
+    /// docs/protocol.md#pull-full-incremental: every entity not seen in a full load, and not
+    /// deleted already, gets a `_deleted: true` version. Entities written by this load have
+    /// `_updated` >= first_updated.
     void track_deletions()
     {
         Statement collect(db,
@@ -887,7 +893,8 @@ void DatasetStore::latest_since(std::string_view dataset,
                                 std::int64_t after,
                                 const std::function<bool(const StoredEntity&)>& visit) const
 {
-    // One range scan of latest_entities_by_updated, in `_updated` order (spec §4.3).
+    // One range scan of latest_entities_by_updated, in `_updated` order
+    // (docs/protocol.md#push-full-sync).
     Statement st(db_,
                  path_,
                  "SELECT v.updated, v.id, v.deleted, v.previous, v.json"

@@ -14,8 +14,9 @@ namespace sesam::emulator {
 
 class StateStore;
 
-/// One stored entity version, as a json sink sends it (spec §2.1): the entity's own fields plus
-/// `_id`, `_deleted`, `_updated`, `_previous`, `_ts` and `_hash`, as JSON text.
+/// One stored entity version, as a json sink sends it (docs/protocol.md#reserved-fields): the
+/// entity's own fields plus `_id`, `_deleted`, `_updated`, `_previous`, `_ts` and `_hash`, as JSON
+/// text.
 struct StoredEntity {
     std::int64_t updated = 0; ///< the dataset's counter for this version
     std::string id;
@@ -36,9 +37,10 @@ struct LoadSummary {
 };
 
 /// The embedded datasets (SQLite, in the same file as the offsets), behaving like Sesam datasets
-/// (spec §2.1, §3.5): each dataset has an integer `_updated` counter from 0; each write of an
-/// entity whose `_hash` differs from its latest version's adds a version with `_previous` (the
-/// `_updated` of the version before, or null), `_ts` (microseconds) and `_hash`.
+/// (docs/protocol.md#reserved-fields, #pull-full-incremental): each dataset has an integer
+/// `_updated` counter from 0; each write of an entity whose `_hash` differs from its latest
+/// version's adds a version with `_previous` (the `_updated` of the version before, or null), `_ts`
+/// (microseconds) and `_hash`.
 ///
 /// Entities are written as a dataset sink writes them: all root `_` fields except `_id` and
 /// `_deleted` are dropped, `_deleted` becomes a boolean (only `true` deletes), and `_filtered:
@@ -51,7 +53,8 @@ public:
 
     /// A load into `dataset`, written in one transaction. A full load tracks deletions: when it is
     /// committed, every entity not seen in it whose latest version is not deleted gets a
-    /// `_deleted: true` version (spec §3.5), a copy of that latest version.
+    /// `_deleted: true` version (docs/protocol.md#pull-full-incremental), a copy of that latest
+    /// version.
     ///
     /// One load at a time per StateStore connection: the transaction is the connection's, so
     /// begin_load throws StoreError while another load is open, and offsets saved meanwhile become
@@ -64,8 +67,8 @@ public:
         Load& operator=(Load&&) = delete;
 
         /// Writes one entity (its JSON text, one object with a string `_id` and valid transit
-        /// values, spec §2.2). Throws std::invalid_argument naming the problem for text that is
-        /// not such an entity; nothing is written then and the load may go on.
+        /// values, docs/protocol.md#transit). Throws std::invalid_argument naming the problem for
+        /// text that is not such an entity; nothing is written then and the load may go on.
         WriteOutcome write(std::string_view entity_json);
 
         /// Runs deletion tracking (full loads) and commits. Returns the figures.
@@ -84,7 +87,7 @@ public:
     /// Calls `visit` for the latest version of every entity whose latest `_updated` is greater
     /// than `after` (-1 for all), in `_updated` order, leaving out `_filtered` entities. This is
     /// what a json sink pipe reads: a full sync with after = -1, an incremental one with the
-    /// offset (spec §4.3). `visit` returns false to stop.
+    /// offset (docs/protocol.md#push-full-sync). `visit` returns false to stop.
     void latest_since(std::string_view dataset,
                       std::int64_t after,
                       const std::function<bool(const StoredEntity&)>& visit) const;
@@ -115,11 +118,12 @@ private:
     std::function<std::int64_t()> now_micros_;
 };
 
-/// `_hash` of an entity (spec §2.1): 32 lower-case hex characters of a 128-bit hash over the
-/// entity's canonical JSON (keys sorted, compact) without root `_` fields other than `_id` and
-/// `_deleted` (which is normalised to a boolean). The same content gives the same hash whatever
-/// the key order or whitespace. The hash is MurmurHash3 x64 128 (seed 0) of nlohmann::json's
-/// compact dump. Throws std::invalid_argument for text that Load::write would refuse.
+/// `_hash` of an entity (docs/protocol.md#reserved-fields): 32 lower-case hex characters of a
+/// 128-bit hash over the entity's canonical JSON (keys sorted, compact) without root `_` fields
+/// other than `_id` and `_deleted` (which is normalised to a boolean). The same content gives the
+/// same hash whatever the key order or whitespace. The hash is MurmurHash3 x64 128 (seed 0) of
+/// nlohmann::json's compact dump. Throws std::invalid_argument for text that Load::write would
+/// refuse.
 std::string entity_hash(std::string_view entity_json);
 
 } // namespace sesam::emulator

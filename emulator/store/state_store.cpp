@@ -64,9 +64,9 @@ StateStore StateStore::open(const std::string& path)
     }
     StateStore store(raw, path);
     sqlite3_busy_timeout(raw, 5000);
-    // Checkpoints are frequent (spec §3.3); WAL with synchronous=NORMAL survives a crash of
-    // sesam-emu without an fsync per commit.
-    // Larger pages load datasets about 15% faster; this only applies when the file is created.
+    // Checkpoints are frequent (docs/protocol.md#pull-continuation); WAL with synchronous=NORMAL
+    // survives a crash of sesam-emu without an fsync per commit. Larger pages load datasets about
+    // 15% faster; this only applies when the file is created.
     store.exec("PRAGMA page_size=16384");
     store.exec("PRAGMA journal_mode=WAL");
     store.exec("PRAGMA synchronous=NORMAL");

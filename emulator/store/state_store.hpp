@@ -17,8 +17,9 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// The embedded store (SQLite): pipe offsets kept between runs (spec §3.3), keyed by pipe name.
-/// Offsets are stored as JSON text so that integer and string `_updated` values keep their type.
+/// The embedded store (SQLite): pipe offsets kept between runs
+/// (docs/protocol.md#pull-continuation), keyed by pipe name. Offsets are stored as JSON text so
+/// that integer and string `_updated` values keep their type.
 class StateStore {
 public:
     /// Opens or creates the store at `path` (its parent folder is created). ":memory:" gives a
@@ -35,7 +36,8 @@ public:
     /// Stores (replaces) the offset of `pipe`. Durable when this returns.
     void save_offset(std::string_view pipe, std::string_view offset_json);
 
-    /// Forgets the offset of `pipe`: its next run is a full run (spec §3.3 reset).
+    /// Forgets the offset of `pipe`: its next run is a full run (docs/protocol.md#pull-continuation
+    /// reset).
     void reset_offset(std::string_view pipe);
 
     const std::string& path() const noexcept { return path_; }

@@ -120,7 +120,8 @@ bool TransformClient::send_batch()
     request.url = options_.url;
     request.headers = options_.headers;
     if (!find_header(request.headers, "Content-Type"))
-        set_header(request.headers, "Content-Type", "application/json"); // spec §5.1
+        // docs/protocol.md#http-transform
+        set_header(request.headers, "Content-Type", "application/json");
     request.body = std::move(batch_);
     summary.bytes_sent += request.body.size();
 
@@ -138,7 +139,7 @@ bool TransformClient::send_batch()
         report_.failure = TransformFailure{interrupted, name + ": " + std::move(message)};
         return false;
     };
-    // spec §5.1: any non-2xx status fails the run
+    // docs/protocol.md#http-transform: any non-2xx status fails the run
     if (sink.status != 0 && !is_success(sink.status)) {
         const auto message = describe_status(sink.status, sink.reason, sink.error_body);
         return fail(message);
@@ -153,7 +154,7 @@ bool TransformClient::send_batch()
                     std::to_string(sink.stream_error->offset) + ")");
     if (!sent)
         return fail(sent.error().detail, sent.error().code == TransportErrc::interrupted);
-    // spec §5.1: a truncated body fails on parse
+    // docs/protocol.md#http-transform: a truncated body fails on parse
     sink.finish();
     if (sink.stream_error)
         return fail("bad body: " + sink.stream_error->message + " (byte " +
@@ -171,7 +172,7 @@ bool TransformClient::send_batch()
     if (sink.parser().single_object())
         summary.warnings.push_back(name +
                                    ": the answer is a single object, not an array; taken as one "
-                                   "entity (spec §1 parser tolerance)");
+                                   "entity (docs/protocol.md#conventions parser tolerance)");
     if (sink.parser().skipped_values() > 0)
         summary.warnings.push_back(name + ": " + std::to_string(sink.parser().skipped_values()) +
                                    " values in the answer are not objects and were skipped");

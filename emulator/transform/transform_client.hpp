@@ -12,11 +12,12 @@
 
 namespace sesam::emulator {
 
-/// The http transform's configuration (spec §5.1).
+/// The http transform's configuration (docs/protocol.md#http-transform).
 struct TransformOptions {
-    std::string url; ///< absolute http URL; may carry its own query string (spec §1)
+    /// absolute http URL; may carry its own query string (docs/protocol.md#conventions)
+    std::string url;
     HttpHeaders headers;
-    std::size_t batch_size = 100; ///< entities per POST (spec §5.1 default)
+    std::size_t batch_size = 100; ///< entities per POST (docs/protocol.md#http-transform default)
     /// The largest answer to one batch that is held (as received) until it has parsed whole; a
     /// larger one fails the run naming this cap.
     std::uint64_t max_answer_bytes = std::uint64_t{256} << 20;
@@ -46,11 +47,12 @@ struct TransformReport {
     bool ok() const noexcept { return !failure.has_value(); }
 };
 
-/// The http transform client (spec §5.1): POSTs batches of up to `batch_size` entities, exactly
-/// as given, and hands on what comes back, in order: the returned array replaces the batch
-/// (the service may drop, split or create entities). A non-2xx status, a body that is not one
-/// complete JSON array, or a cut-short body fails the run naming the batch; a bare object counts
-/// as one entity, with a warning (spec §1 parser tolerance, §15).
+/// The http transform client (docs/protocol.md#http-transform): POSTs batches of up to `batch_size`
+/// entities, exactly as given, and hands on what comes back, in order: the returned array replaces
+/// the batch (the service may drop, split or create entities). A non-2xx status, a body that is not
+/// one complete JSON array, or a cut-short body fails the run naming the batch; a bare object
+/// counts as one entity, with a warning (parser tolerance: docs/protocol.md#conventions,
+/// #real-services).
 class TransformClient {
 public:
     using EntityHandler = std::function<void(const EntityView&)>;

@@ -28,7 +28,7 @@ void add(Builder& out, json entity, const std::string& where)
         throw DatasetError(where + ": entity has no _id");
     if (!id->is_string())
         throw DatasetError(where + ": _id must be a string, got " + id->dump());
-    // spec §2.1: the source's change counter drives continuation
+    // docs/protocol.md#reserved-fields: the source's change counter drives continuation
     entity["_updated"] = static_cast<std::int64_t>(out.spans.size());
     if (!out.spans.empty())
         out.text += ',';

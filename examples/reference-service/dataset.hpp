@@ -27,8 +27,8 @@ struct ServedEntity {
 ///
 /// A source owns its change order: the service numbers the entities 0, 1, 2, … in file order and
 /// writes that number into `_updated` (replacing any value in the file), which makes the source
-/// chronological with integer offsets (spec §3.3). Entities with `_deleted: true` are served as
-/// tombstones (spec §3.5).
+/// chronological with integer offsets (docs/protocol.md#pull-continuation). Entities with
+/// `_deleted: true` are served as tombstones (docs/protocol.md#pull-full-incremental).
 class Dataset {
 public:
     /// Reads a JSON array of objects or JSON lines (one object per line). Every entity needs a
@@ -38,8 +38,9 @@ public:
     /// Same, from text already in memory; `origin` names it in errors.
     static Dataset parse(std::string_view text, const std::string& origin);
 
-    /// The entities with `_updated` greater than `since` (exclusive, spec §3.1), at most `limit`
-    /// of them (0 = no limit, spec §3.4).
+    /// The entities with `_updated` greater than `since` (exclusive,
+    /// docs/protocol.md#pull-request), at most `limit` of them (0 = no limit,
+    /// docs/protocol.md#pull-paging).
     std::vector<const ServedEntity*> after(std::int64_t since, std::size_t limit) const;
 
     /// The same entities as one view of the dataset's text: their JSON texts joined by commas,

@@ -180,7 +180,7 @@ ReceiverAnswer Receiver::post(const PushRequest& request, const nlohmann::json& 
     if (request.is_full && (!request.sequence_id || !request.request_id))
         return bad_request("a full sync request (is_full=true) needs sequence_id and request_id");
 
-    // spec §4.4: is_full may not change within a sequence.
+    // docs/protocol.md#push-receiver-rules: is_full may not change within a sequence.
     if (request.sequence_id) {
         auto known = is_full_by_sequence_.find(*request.sequence_id);
         if (known != is_full_by_sequence_.end() && known->second != request.is_full)
@@ -190,8 +190,9 @@ ReceiverAnswer Receiver::post(const PushRequest& request, const nlohmann::json& 
     }
 
     if (!request.is_full) {
-        // spec §4.4: incremental parameters may be ignored and the full sequence is not touched.
-        // (Sinks before 2021-08-16 also sent is_first here, spec §4.1: it is ignored too.)
+        // docs/protocol.md#push-receiver-rules: incremental parameters may be ignored and the full
+        // sequence is not touched. (Sinks before 2021-08-16 also sent is_first here,
+        // docs/protocol.md#push-request: it is ignored too.)
         if (request.sequence_id)
             is_full_by_sequence_.emplace(*request.sequence_id, false);
         apply(entities, std::nullopt);
@@ -202,18 +203,20 @@ ReceiverAnswer Receiver::post(const PushRequest& request, const nlohmann::json& 
     const auto& request_id = *request.request_id;
     const bool active = sequence_ && sequence_->sequence_id == sequence_id;
 
-    // spec §4.4: batches are re-sent after failures; the last one acknowledged is a no-op, so a
-    // re-sent is_last does not run deletion detection twice.
+    // docs/protocol.md#push-receiver-rules: batches are re-sent after failures; the last one
+    // acknowledged is a no-op, so a re-sent is_last does not run deletion detection twice.
     if (active && sequence_->last_request_id == request_id)
         return ok("request " + quote(request_id) + " of sequence " + quote(sequence_id) +
                   " was already applied");
 
     if (request.is_first) {
-        // spec §4.4: is_first on a sequence already seen is known not to be the first.
+        // docs/protocol.md#push-receiver-rules: is_first on a sequence already seen is known not to
+        // be the first.
         if (is_full_by_sequence_.count(sequence_id))
             return conflict("is_first on request " + quote(request_id) + " but sequence " +
                             quote(sequence_id) + " has already started");
-        // spec §4.4: one full sequence at a time; a new one replaces the active one.
+        // docs/protocol.md#push-receiver-rules: one full sequence at a time; a new one replaces the
+        // active one.
         sequence_ = FullSequence{sequence_id, request_id, ++generations_, false};
         is_full_by_sequence_.emplace(sequence_id, true);
     } else {
@@ -225,7 +228,7 @@ ReceiverAnswer Receiver::post(const PushRequest& request, const nlohmann::json& 
             return conflict("sequence " + quote(sequence_id) +
                             " already ended with is_last on request " +
                             quote(sequence_->last_request_id));
-        // spec §4.4: each request names the one before it.
+        // docs/protocol.md#push-receiver-rules: each request names the one before it.
         if (request.previous_request_id != sequence_->last_request_id)
             return conflict((request.previous_request_id
                                  ? "previous_request_id " + quote(*request.previous_request_id)
@@ -240,7 +243,8 @@ ReceiverAnswer Receiver::post(const PushRequest& request, const nlohmann::json& 
     if (!request.is_last)
         return applied(entities.size());
 
-    // spec §4.3: at is_last, every entity not seen since is_first counts as deleted.
+    // docs/protocol.md#push-full-sync: at is_last, every entity not seen since is_first counts as
+    // deleted.
     auto& db = *db_;
     db.forget_unseen->bind(1, sequence_->generation).run();
     const auto deleted = sqlite3_changes(db.handle.get());
@@ -258,8 +262,9 @@ void Receiver::apply(const nlohmann::json& entities, std::optional<std::int64_t>
     try {
         for (const auto& entity : entities) {
             const auto& id = entity["_id"].get_ref<const std::string&>();
-            // spec §4.3: deletions arrive as entities with `_deleted: true` (only the literal
-            // true); a deleted entity is gone, so whether it was seen no longer matters.
+            // docs/protocol.md#push-full-sync: deletions arrive as entities with `_deleted: true`
+            // (only the literal true); a deleted entity is gone, so whether it was seen no longer
+            // matters.
             auto deleted = entity.find("_deleted");
             if (deleted != entity.end() && deleted->is_boolean() && deleted->get<bool>())
                 db.remove->bind(1, id).run();

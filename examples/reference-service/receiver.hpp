@@ -12,12 +12,13 @@ struct sqlite3;
 
 namespace sesam::reference {
 
-/// The json push parameters of one request (spec §4.1), as the receiver reads them.
+/// The json push parameters of one request (docs/protocol.md#push-request), as the receiver reads
+/// them.
 struct PushRequest {
     std::optional<std::string> sequence_id;
     std::optional<std::string> request_id;
     std::optional<std::string> previous_request_id;
-    bool is_full = false; ///< absent means false (spec §4.1)
+    bool is_full = false; ///< absent means false (docs/protocol.md#push-request)
     bool is_first = false;
     bool is_last = false;
 };
@@ -28,7 +29,8 @@ struct ReceiverAnswer {
     std::string message;
 };
 
-/// A json push receiver that follows the receiver's rules of spec §4.4, as a model for authors:
+/// A json push receiver that follows the receiver's rules of docs/protocol.md#push-receiver-rules,
+/// as a model for authors:
 /// - incremental requests (is_full false) are applied as they come;
 /// - one full sequence is active at a time; is_first starts a new one (replacing the active one);
 /// - 409 Conflict when previous_request_id is not the last request_id seen in that sequence, when
@@ -40,13 +42,14 @@ struct ReceiverAnswer {
 ///   last request of the active or just-completed full sequence (same sequence_id and
 ///   request_id) is accepted as a no-op, so a re-sent is_last does not delete again;
 /// - `_deleted: true` entities are removed; at is_last of a full sync, every entity not seen in
-///   the sequence is removed (deletion detection, spec §4.3).
+///   the sequence is removed (deletion detection, docs/protocol.md#push-full-sync).
 /// The entities live in a private SQLite database on disk (a temporary file, gone with the
 /// receiver), not in memory: a receiver stands for the system a sink writes to, and a model
 /// service keeps its memory bounded however much is pushed (sink.memory.bounded; a node gives
-/// the container 128 MB, spec §6.1). SQLite keeps at most a 2 MiB page cache. No locking: the
-/// HTTP route in ReferenceService holds a lock around it. A rejected request (400, 409) changes
-/// nothing. Throws std::runtime_error when the database cannot be used (a full disk).
+/// the container 128 MB, docs/protocol.md#microservice-system). SQLite keeps at most a 2 MiB page
+/// cache. No locking: the HTTP route in ReferenceService holds a lock around it. A rejected request
+/// (400, 409) changes nothing. Throws std::runtime_error when the database cannot be used (a full
+/// disk).
 class Receiver {
 public:
     Receiver();
@@ -82,10 +85,10 @@ private:
     std::map<std::string, bool> is_full_by_sequence_;
 };
 
-/// The reference service's http transform (spec §5.1), small and deterministic: it returns the
-/// batch in the same order, each entity unchanged apart from two added fields:
-/// `"transformed": true` and `"field_count"`, the number of root fields not starting with `_`.
-/// Returns nullopt when `batch` is not an array of objects.
+/// The reference service's http transform (docs/protocol.md#http-transform), small and
+/// deterministic: it returns the batch in the same order, each entity unchanged apart from two
+/// added fields: `"transformed": true` and `"field_count"`, the number of root fields not starting
+/// with `_`. Returns nullopt when `batch` is not an array of objects.
 std::optional<nlohmann::json> reference_transform(const nlohmann::json& batch);
 
 } // namespace sesam::reference

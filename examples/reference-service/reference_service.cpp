@@ -47,8 +47,9 @@ Response error_response(unsigned version, http::status status, const std::string
 }
 
 /// An error response when the request has a Content-Type other than JSON. Sesam sends exactly
-/// `application/json` (spec §4.1, §5.1); parameters such as charset are accepted, and so is a
-/// missing header, because clients differ (spec §15).
+/// `application/json` (docs/protocol.md#push-request, #http-transform); parameters such as charset
+/// are accepted, and so is a missing header, because clients differ
+/// (docs/protocol.md#real-services).
 std::optional<Response> reject_content_type(const HttpServer::Request& req)
 {
     const auto it = req.find(http::field::content_type);
@@ -92,11 +93,12 @@ struct ReferenceService::Impl {
     // receivers, the one thing they change, are used under this lock.
     std::mutex receiver_lock;
     /// POST /receiver is receivers[""]; POST /receivers/NAME/entities is receivers[NAME]. Each
-    /// keeps its own full sync (spec §4.4: one active sequence per receiver), so several pipes,
-    /// each pushing to its own name, can sync at once, as pipes of a node do.
+    /// keeps its own full sync (docs/protocol.md#push-receiver-rules: one active sequence per
+    /// receiver), so several pipes, each pushing to its own name, can sync at once, as pipes of a
+    /// node do.
     std::map<std::string, Receiver> receivers;
 
-    /// spec §3: GET /entities with exclusive `since` and `limit`.
+    /// docs/protocol.md#pull: GET /entities with exclusive `since` and `limit`.
     HttpServer::Answer get_entities(const HttpServer::Request& req,
                                     boost::urls::url_view target) const
     {
@@ -136,7 +138,7 @@ struct ReferenceService::Impl {
                              it == receivers.end() ? "[]" : it->second.entities().dump());
     }
 
-    /// spec §4: POST /receiver, the json push protocol; the rules live in Receiver.
+    /// docs/protocol.md#push: POST /receiver, the json push protocol; the rules live in Receiver.
     Response post_receiver(const HttpServer::Request& req,
                            boost::urls::url_view target,
                            const std::string& name)
@@ -180,7 +182,8 @@ struct ReferenceService::Impl {
                              text(nlohmann::json{{"ok", true}, {"message", answer.message}}));
     }
 
-    /// spec §5.1: POST /transform answers a JSON array that replaces the batch.
+    /// docs/protocol.md#http-transform: POST /transform answers a JSON array that replaces the
+    /// batch.
     Response post_transform(const HttpServer::Request& req) const
     {
         if (auto rejected = reject_content_type(req))

@@ -17,14 +17,15 @@ namespace sesam::reference {
 ///
 /// Routes:
 /// - `GET /` describes the service (200), usable as a readiness probe;
-/// - `GET /entities?since=N&limit=M`: the pull role (spec §3): a JSON array of the entities
-///   whose integer `_updated` is greater than `since`, in `_updated` order, at most `limit`;
-/// - `POST /receiver?sequence_id=…&is_full=…&request_id=…`: the sink role (spec §4), a json push
-///   receiver following Receiver's rules: 200, 400 (bad parameters or body), 409 (out of
-///   sequence), 415 (a Content-Type other than `application/json`, parameters allowed);
+/// - `GET /entities?since=N&limit=M`: the pull role (docs/protocol.md#pull): a JSON array of the
+///   entities whose integer `_updated` is greater than `since`, in `_updated` order, at most
+///   `limit`;
+/// - `POST /receiver?sequence_id=…&is_full=…&request_id=…`: the sink role (docs/protocol.md#push),
+///   a json push receiver following Receiver's rules: 200, 400 (bad parameters or body), 409 (out
+///   of sequence), 415 (a Content-Type other than `application/json`, parameters allowed);
 /// - `GET /receiver/entities`: the entities the receiver holds, a JSON array sorted by `_id`;
-/// - `POST /transform`: the http transform role (spec §5.1), see reference_transform; 400 when
-///   the body is not a JSON array of objects.
+/// - `POST /transform`: the http transform role (docs/protocol.md#http-transform), see
+///   reference_transform; 400 when the body is not a JSON array of objects.
 /// Errors answer `{"error": "…"}`; every body is `application/json`.
 ///
 /// Runs on the given io_context, by any number of threads, served by HttpServer.

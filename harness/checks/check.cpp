@@ -173,7 +173,8 @@ public:
             out_.body_error = utf8_error(utf8_.bad_offset());
         else if (auto error = parser_.finish())
             out_.body_error = error->message + " (byte " + std::to_string(error->offset) + ")";
-        else if (parser_.single_object()) // spec §1: tolerated by pull, not by the protocol
+        // docs/protocol.md#conventions: tolerated by pull, not by the protocol
+        else if (parser_.single_object())
             out_.body_error = "the body is a single JSON object, not an array of entities";
         else if (parser_.skipped_values() > 0)
             out_.body_error = "the array holds " + std::to_string(parser_.skipped_values()) +
@@ -336,7 +337,8 @@ CheckContext::exchange(ServiceResponse& out, em::HttpRequest request, Fault faul
     if (!sent && !out.body_error) {
         if (out.status >= 200 && out.status < 300 &&
             sent.error().code == em::TransportErrc::body_cut_short)
-            out.body_error = "the body was cut short: " + sent.error().detail; // spec §15
+            // docs/protocol.md#real-services
+            out.body_error = "the body was cut short: " + sent.error().detail;
         else
             out.transport_error = sent.error().detail;
         return out;
@@ -468,8 +470,8 @@ std::string mib(std::uint64_t bytes)
 
 namespace {
 
-/// spec §6.1: a node gives a microservice's container docker.memory MB (128 unless the system
-/// says otherwise) and stops it when it takes more.
+/// docs/protocol.md#microservice-system: a node gives a microservice's container docker.memory MB
+/// (128 unless the system says otherwise) and stops it when it takes more.
 CheckResult memory_limit(CheckContext& ctx, const CheckInfo& info)
 {
     const auto& options = ctx.memory();
@@ -515,7 +517,7 @@ const std::vector<Check>& memory_checks()
                                  Severity::error,
                                  "The service's peak memory through the run stays within its "
                                  "limit (--memory-limit, or its system's docker.memory)",
-                                 "§6.1"};
+                                 "docs/protocol.md#microservice-system"};
             out.push_back({info, [info](CheckContext& ctx) { return memory_limit(ctx, info); }});
         }
         return out;

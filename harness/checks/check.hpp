@@ -22,12 +22,12 @@ namespace sesam::harness {
 struct ServiceDescription {
     std::string url;
     emulator::HttpHeaders headers;
-    // source (spec §3.3)
+    // source (docs/protocol.md#pull-continuation)
     bool supports_since = false;
     bool is_chronological = false;
     bool is_since_comparable = true;
     std::optional<std::size_t> page_size;
-    // sink and transform (spec §4.1, §5.1)
+    // sink and transform (docs/protocol.md#push-request, #http-transform)
     std::size_t batch_size = 100;
 };
 
@@ -76,7 +76,8 @@ struct EntitySummary {
     std::string id; ///< the `_id` (or its raw token when it is not a string)
     std::optional<emulator::SinceValue> updated;
     emulator::JsonKind deleted_kind = emulator::JsonKind::missing;
-    bool has_transit = false;                   ///< some string value starts with `~` (spec §2.2)
+    /// some string value starts with `~` (docs/protocol.md#transit)
+    bool has_transit = false;
     std::optional<std::string> transit_field;   ///< the first field with a bad transit value
     std::optional<std::string> transit_problem; ///< what is wrong with it
     /// In answers to a POST: a hash of the entity's JSON with its keys sorted, so that two
@@ -100,8 +101,9 @@ struct Fault {
 };
 
 /// One request to the service, recorded: the request, what came back, and the strict verdict
-/// on the body as a list of entities (spec §1, §3.2, §5.1: one complete JSON array of objects;
-/// a sink's answer body is not judged by the sink checks).
+/// on the body as a list of entities (docs/protocol.md#conventions, #pull-response,
+/// #http-transform: one complete JSON array of objects; a sink's answer body is not judged by the
+/// sink checks).
 struct ServiceResponse {
     std::string request; ///< `GET URL` or `POST URL`
     std::string curl;    ///< a command that reproduces it (secrets masked)
@@ -136,11 +138,11 @@ public:
     const ServiceDescription& service() const { return service_; }
     const MemoryCheckOptions& memory() const { return memory_; }
 
-    /// GET of the source URL with these query parameters (spec §1: added to the URL's own),
-    /// cached by parameters.
+    /// GET of the source URL with these query parameters (docs/protocol.md#conventions: added to
+    /// the URL's own), cached by parameters.
     const ServiceResponse& get(const std::vector<std::pair<std::string, std::string>>& params);
 
-    /// The full pull: no since, no limit (spec §3.5).
+    /// The full pull: no since, no limit (docs/protocol.md#pull-full-incremental).
     const ServiceResponse& full_pull() { return get({}); }
 
     /// POST `body` to the service URL with these query parameters (added to the URL's own) and

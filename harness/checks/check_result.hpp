@@ -48,7 +48,8 @@ struct CheckInfo {
     Role role = Role::source;
     Severity severity = Severity::error;
     std::string_view title; ///< one line
-    std::string_view spec;  ///< the spec section it enforces, e.g. `§3.1`
+    /// the section of docs/protocol.md it enforces, e.g. `docs/protocol.md#pull-request`
+    std::string_view spec;
 };
 
 /// The outcome of one check.

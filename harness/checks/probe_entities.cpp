@@ -26,7 +26,8 @@ ProbeJson ProbeDataset::version(const ProbeJson& content)
 {
     const auto id = content.at("_id").get<std::string>();
     const auto deleted = content.contains("_deleted") && content["_deleted"] == true;
-    // spec §2.1: the dataset's fields first, then the entity's own (as DatasetStore writes them)
+    // docs/protocol.md#reserved-fields: the dataset's fields first, then the entity's own (as
+    // DatasetStore writes them)
     ProbeJson out = ProbeJson::object();
     out["_id"] = id;
     out["_deleted"] = deleted;

@@ -12,10 +12,10 @@ namespace sesam::harness {
 /// Probe entities keep the key order a dataset writes them in.
 using ProbeJson = nlohmann::ordered_json;
 
-/// The entities the sink and transform checks send, shaped as a dataset hands them on (spec
-/// §2.1): a dataset sink pipe sends every entity with the dataset's own `_updated`, `_previous`,
-/// `_ts` and `_hash`, so a receiver may rely on them and a check that left them out would be
-/// refused for a reason Sesam never gives.
+/// The entities the sink and transform checks send, shaped as a dataset hands them on
+/// (docs/protocol.md#reserved-fields): a dataset sink pipe sends every entity with the dataset's
+/// own `_updated`, `_previous`, `_ts` and `_hash`, so a receiver may rely on them and a check that
+/// left them out would be refused for a reason Sesam never gives.
 class ProbeDataset {
 public:
     /// `content` (an object with a string `_id`, and `_deleted: true` for a deletion) as the next

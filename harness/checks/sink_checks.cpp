@@ -1,10 +1,11 @@
-// Conformance checks of the sink role: a json push receiver Sesam posts to (spec §4).
+// Conformance checks of the sink role: a json push receiver Sesam posts to (docs/protocol.md#push).
 //
 // The checks send what a node sends. Every probe entity is shaped as a dataset sink emits it,
-// with `_updated`, `_previous`, `_ts` and `_hash` (spec §2.1), every request carries exactly
-// `Content-Type: application/json` (spec §4.1, §15), and a whole full sync
-// (sink.full-sync.sequence) runs before any incremental probe, as a pipe's first run is a full sync
-// (spec §4.3). Only sink.incremental.first sends an incremental batch before it, on purpose.
+// with `_updated`, `_previous`, `_ts` and `_hash` (docs/protocol.md#reserved-fields), every request
+// carries exactly `Content-Type: application/json` (docs/protocol.md#push-request, #real-services),
+// and a whole full sync (sink.full-sync.sequence) runs before any incremental probe, as a pipe's
+// first run is a full sync (docs/protocol.md#push-full-sync). Only sink.incremental.first sends an
+// incremental batch before it, on purpose.
 //
 // Each check varies one thing from a request the receiver accepts, so that its failure names its
 // cause. When a probe is refused, the checks compare it with control requests (sent once per
@@ -14,7 +15,8 @@
 // incremental request is refused is skipped, naming the one check that reports the cause.
 //
 // Running these checks makes real full syncs: a receiver that implements deletion detection
-// (spec §4.3) deletes everything else it holds. Point them at a test instance.
+// (docs/protocol.md#push-full-sync) deletes everything else it holds. Point them at a test
+// instance.
 #include "emulator/http/http_message.hpp"
 #include "emulator/push/push_sequence.hpp"
 #include "harness/checks/check.hpp"
@@ -30,7 +32,7 @@ namespace {
 
 using Json = ProbeJson;
 
-/// What Sesam sends (spec §4.1, §15).
+/// What Sesam sends (docs/protocol.md#push-request, #real-services).
 constexpr const char* kSesamContentType = "application/json";
 /// The probe of sink.content-type: the same media type, with a parameter.
 constexpr const char* kWithCharset = "application/json; charset=utf-8";
@@ -106,9 +108,10 @@ Evidence comparison(const ServiceResponse& r, const std::string& what)
 constexpr const char* kSeeContentType =
     ": the receiver rejects Content-Type: application/json (see sink.content-type)";
 
-/// POSTs `batch` with `params` (the request a sink sends, spec §4.1). A 5xx or no answer is
-/// retried once with the same request, as the sink's batch_retries does (spec §4.4): a receiver
-/// that fails now and then is not blamed for what a probe varies.
+/// POSTs `batch` with `params` (the request a sink sends, docs/protocol.md#push-request). A 5xx or
+/// no answer is retried once with the same request, as the sink's batch_retries does
+/// (docs/protocol.md#push-receiver-rules): a receiver that fails now and then is not blamed for
+/// what a probe varies.
 const ServiceResponse& send(CheckContext& ctx,
                             const em::PushParams& params,
                             const Json& batch,
@@ -122,7 +125,7 @@ const ServiceResponse& send(CheckContext& ctx,
 }
 
 /// Sends `batch` as the next request of `sequence` (acknowledged when it got a 2xx, so the chain
-/// goes on as Sesam's does, spec §4.4).
+/// goes on as Sesam's does, docs/protocol.md#push-receiver-rules).
 const ServiceResponse& push(CheckContext& ctx,
                             em::PushSequence& sequence,
                             const Json& batch,
@@ -137,7 +140,7 @@ const ServiceResponse& push(CheckContext& ctx,
 
 /// A sequence whose request_id values no other sequence has, still decimal numbers (a receiver
 /// may parse them): a random base above 10^9 plus 1, 2, … (a control for
-/// sink.request-id.per-sequence; Sesam's are a counter from 1, spec §12).
+/// sink.request-id.per-sequence; Sesam's are a counter from 1, docs/protocol.md#defaults).
 class UniqueIdSequence {
 public:
     explicit UniqueIdSequence(bool is_full)
@@ -204,7 +207,7 @@ SinkSession& session(CheckContext& ctx)
 }
 
 /// How many entities a probe of `wanted` may carry: never more than the sink's batch_size, the
-/// most Sesam posts at once (spec §4.1).
+/// most Sesam posts at once (docs/protocol.md#push-request).
 std::size_t at_most_batch(const CheckContext& ctx, std::size_t wanted)
 {
     return std::clamp<std::size_t>(ctx.service().batch_size, 1, wanted);
@@ -230,8 +233,9 @@ enum class Ids { counter, unique };
 enum class Fields { dataset, bare };
 
 /// A whole full sync of plain entities `tag`-1…: kFullSyncBatches data batches, then the closing
-/// empty batch with is_last (spec §4.5); it stops at the first request not accepted, as a sink
-/// does with max_consecutive_write_errors 1 (spec §4.4).
+/// empty batch with is_last (docs/protocol.md#push-example); it stops at the first request not
+/// accepted, as a sink does with max_consecutive_write_errors 1
+/// (docs/protocol.md#push-receiver-rules).
 FullSyncRun full_sync(CheckContext& ctx,
                       std::string_view tag,
                       Ids ids,
@@ -314,7 +318,8 @@ const ServiceResponse& bare_control(CheckContext& ctx)
 }
 
 /// The plain batch again, in a new sequence, with a charset parameter in the Content-Type: a
-/// receiver that wants one and answers 400 (not 415) is told apart by it (spec §15).
+/// receiver that wants one and answers 400 (not 415) is told apart by it
+/// (docs/protocol.md#real-services).
 const ServiceResponse& charset_control(CheckContext& ctx)
 {
     auto& s = session(ctx);
@@ -370,7 +375,7 @@ const ServiceResponse& unique_control(CheckContext& ctx)
 }
 
 /// An empty batch [] alone in a new incremental sequence: what a node sends on an incremental
-/// run with no changes (spec §4.2).
+/// run with no changes (docs/protocol.md#push-empty-batch).
 const ServiceResponse& empty_control(CheckContext& ctx)
 {
     return once(session(ctx).lone_empty,
@@ -387,7 +392,8 @@ std::string_view closing_root(CheckContext& ctx)
 }
 
 /// Why the first full sync's data was refused: nullopt when it was accepted, else the check that
-/// reports the cause (spec §4.1, §2.1, §12 in that order of suspicion).
+/// reports the cause (docs/protocol.md#push-request, #reserved-fields, #defaults in that order of
+/// suspicion).
 std::optional<std::string_view> full_sync_root(CheckContext& ctx)
 {
     const auto& first = first_full_sync(ctx);
@@ -502,8 +508,9 @@ CheckResult incremental_first(CheckContext& ctx, const CheckInfo& info)
 {
     if (session(ctx).full_sync_sent)
         return skipped(info, "a full sync was already sent to the receiver in this run");
-    // spec §4.3, §4.4: a pipe that has an offset sends incremental batches to a receiver that was
-    // reset or redeployed; receivers should accept incremental requests as they come.
+    // docs/protocol.md#push-full-sync, #push-receiver-rules: a pipe that has an offset sends
+    // incremental batches to a receiver that was reset or redeployed; receivers should accept
+    // incremental requests as they come.
     const auto& r = alone(ctx, versions(ctx, "first", 1, 2));
     if (accepted(r))
         return passed(info);
@@ -524,8 +531,8 @@ CheckResult incremental_first(CheckContext& ctx, const CheckInfo& info)
 
 CheckResult full_sync_sequence(CheckContext& ctx, const CheckInfo& info)
 {
-    // spec §4.5: is_first on request 1, each request chained to the one before, is_last on the
-    // closing empty batch.
+    // docs/protocol.md#push-example: is_first on request 1, each request chained to the one before,
+    // is_last on the closing empty batch.
     const auto& run = first_full_sync(ctx);
     if (!run.refused)
         return passed(info);
@@ -568,7 +575,7 @@ CheckResult full_sync_sequence(CheckContext& ctx, const CheckInfo& info)
 CheckResult batch_accepted(CheckContext& ctx, const CheckInfo& info)
 {
     first_full_sync(ctx);
-    // spec §2.2: the plain JSON types, nested objects and lists included.
+    // docs/protocol.md#transit: the plain JSON types, nested objects and lists included.
     auto batch = Json::array();
     for (std::size_t n = 1; n <= at_most_batch(ctx, 3); ++n) {
         Json e = Json::object();
@@ -620,7 +627,8 @@ CheckResult batch_accepted(CheckContext& ctx, const CheckInfo& info)
 CheckResult batch_empty(CheckContext& ctx, const CheckInfo& info)
 {
     first_full_sync(ctx);
-    // spec §4.2: the sink ends a sync with a POST of an empty array, a no-op for the receiver.
+    // docs/protocol.md#push-empty-batch: the sink ends a sync with a POST of an empty array, a
+    // no-op for the receiver.
     em::PushSequence sequence(em::new_sequence_id(), false);
     const auto& data = push(ctx, sequence, versions(ctx, "empty", 1, 2));
     if (accepted(data)) {
@@ -637,8 +645,9 @@ CheckResult batch_empty(CheckContext& ctx, const CheckInfo& info)
                        comparison(data, "the data batch before it in the same sequence")});
     }
     // The data batch was refused: a lone [] is what the sink sends on an incremental run with no
-    // changes (spec §4.2: "always" a trailing empty POST, unconfirmed for incremental runs, the
-    // emulator's default, §12), so it is judged on its own, in a sequence of its own.
+    // changes (docs/protocol.md#push-empty-batch: "always" a trailing empty POST, unconfirmed for
+    // incremental runs, the emulator's default, docs/protocol.md#defaults), so it is judged on its
+    // own, in a sequence of its own.
     const auto& r = alone(ctx, Json::array());
     if (auto bad = judge(ctx,
                          info,
@@ -655,9 +664,9 @@ CheckResult batch_empty(CheckContext& ctx, const CheckInfo& info)
 CheckResult entity_deleted(CheckContext& ctx, const CheckInfo& info)
 {
     first_full_sync(ctx);
-    // spec §4.3: deletions are entities with `_deleted: true`, each in a request of its own so
-    // that each is compared with its like: (a) one the receiver holds from the full sync, as a
-    // new version (`_previous` set); (b) one it never saw (`_previous` null).
+    // docs/protocol.md#push-full-sync: deletions are entities with `_deleted: true`, each in a
+    // request of its own so that each is compared with its like: (a) one the receiver holds from
+    // the full sync, as a new version (`_previous` set); (b) one it never saw (`_previous` null).
     // As many entities as the controls carry: the two differ in `_deleted` alone.
     auto deletion = [&](std::string_view tag, std::size_t first, std::size_t second) {
         auto batch = Json::array();
@@ -732,9 +741,9 @@ CheckResult entity_deleted(CheckContext& ctx, const CheckInfo& info)
 CheckResult entity_reserved_fields(CheckContext& ctx, const CheckInfo& info)
 {
     first_full_sync(ctx);
-    // spec §2.1: a dataset sends its own _updated (integer offset), _previous (the version
-    // before), _ts (microseconds) and _hash (32 hex digits) with every entity: here new versions
-    // of entities of the full sync, so _previous is set.
+    // docs/protocol.md#reserved-fields: a dataset sends its own _updated (integer offset),
+    // _previous (the version before), _ts (microseconds) and _hash (32 hex digits) with every
+    // entity: here new versions of entities of the full sync, so _previous is set.
     const auto batch = held_versions(ctx);
     const auto& r = alone(ctx, batch);
     if (accepted(r))
@@ -764,7 +773,7 @@ CheckResult entity_reserved_fields(CheckContext& ctx, const CheckInfo& info)
 CheckResult entity_transit(CheckContext& ctx, const CheckInfo& info)
 {
     first_full_sync(ctx);
-    // spec §2.2 encoding rules: the forms Sesam writes for each transit type.
+    // docs/protocol.md#transit encoding rules: the forms Sesam writes for each transit type.
     Json first = plain_content("transit", 1);
     first["born"] = "~t1980-02-01T00:00:00Z";
     first["seen"] = "~t2015-07-28T09:46:00.12345Z";
@@ -799,7 +808,8 @@ CheckResult full_sync_rejects_broken_chain(CheckContext& ctx, const CheckInfo& i
             return skipped(info, what + not_judged(*root));
         return skipped(info, what + ", so there is no chain to break");
     }
-    // spec §4.4: request 2 is lost on the way; request 3 names it as previous_request_id.
+    // docs/protocol.md#push-receiver-rules: request 2 is lost on the way; request 3 names it as
+    // previous_request_id.
     const std::string lost = sequence.begin_request(false).request_id;
     auto broken = sequence.begin_request(false);
     broken.previous_request_id = lost;
@@ -832,7 +842,8 @@ CheckResult redelivery(CheckContext& ctx, const CheckInfo& info)
         unjudged.push_back(std::move(text));
     };
 
-    // (a) spec §4.4: an incremental batch re-sent after a failure, same sequence and request_id.
+    // (a) docs/protocol.md#push-receiver-rules: an incremental batch re-sent after a failure, same
+    // sequence and request_id.
     em::PushSequence incremental(em::new_sequence_id(), false);
     const auto batch = versions(ctx, "redelivery", 1, 2);
     const auto& first = push(ctx, incremental, batch);
@@ -850,7 +861,8 @@ CheckResult redelivery(CheckContext& ctx, const CheckInfo& info)
         }
     }
 
-    // (b) spec §4.4: the last request of a full sync re-sent with the same request_id.
+    // (b) docs/protocol.md#push-receiver-rules: the last request of a full sync re-sent with the
+    // same request_id.
     em::PushSequence full(em::new_sequence_id(), true);
     const auto& data = push(ctx, full, versions(ctx, "redelivery", 3, 2));
     const ServiceResponse* end = accepted(data) ? &push(ctx, full, Json::array(), true) : nullptr;
@@ -898,10 +910,10 @@ CheckResult redelivery(CheckContext& ctx, const CheckInfo& info)
 CheckResult request_id_per_sequence(CheckContext& ctx, const CheckInfo& info)
 {
     first_full_sync(ctx);
-    // spec §4.1, §12: the request_id format is not documented; the emulator's default (and what
-    // Sesam staff's own receivers suggest, §4.1) is a counter that restarts in each sequence, so
-    // two sequences carry the same request_id values and a receiver keyed on request_id alone
-    // refuses one.
+    // docs/protocol.md#push-request, #defaults: the request_id format is not documented; the
+    // emulator's default (and what Sesam staff's own receivers suggest,
+    // docs/protocol.md#push-request) is a counter that restarts in each sequence, so two sequences
+    // carry the same request_id values and a receiver keyed on request_id alone refuses one.
     const ServiceResponse* refused = nullptr;
     Json refused_batch;
     for (int s = 0; s < 2 && !refused; ++s) {
@@ -943,8 +955,8 @@ CheckResult request_id_per_sequence(CheckContext& ctx, const CheckInfo& info)
 CheckResult single_entity(CheckContext& ctx, const CheckInfo& info)
 {
     first_full_sync(ctx);
-    // spec §4.4: after a failed batch, fallback_to_single_entities_on_batch_fail re-sends the
-    // entities one per request.
+    // docs/protocol.md#push-receiver-rules: after a failed batch,
+    // fallback_to_single_entities_on_batch_fail re-sends the entities one per request.
     em::PushSequence sequence(em::new_sequence_id(), false);
     for (std::size_t n = 1; n <= 2; ++n) {
         const auto batch = versions(ctx, "single", n, 1);
@@ -973,9 +985,9 @@ CheckResult content_type(CheckContext& ctx, const CheckInfo& info)
                       ", exactly as Sesam sends it,";
     if (rejects_content_type(r))
         return failed(info, what + " " + answered(r), {evidence(r, "a 2xx status")});
-    // spec §15: frameworks reject a content type with 400 as well; the same request again (a
-    // retry: same request_id) with a charset parameter tells a content-type rejection from a batch
-    // refused for another reason.
+    // docs/protocol.md#real-services: frameworks reject a content type with 400 as well; the same
+    // request again (a retry: same request_id) with a charset parameter tells a content-type
+    // rejection from a batch refused for another reason.
     const auto& probe = send(ctx, sequence.current(), batch, kWithCharset);
     if (!accepted(probe)) {
         const auto root = incremental_root(ctx);
@@ -1040,7 +1052,8 @@ public:
     }
 
     /// The request in flight again, unchanged: same sequence_id, request_id and
-    /// previous_request_id (spec §4.4: batch_retries), acknowledged when accepted.
+    /// previous_request_id (docs/protocol.md#push-receiver-rules: batch_retries), acknowledged when
+    /// accepted.
     const ServiceResponse& again(const Json& body)
     {
         const auto& r = send(ctx_, sequence_.current(), body);
@@ -1137,8 +1150,9 @@ CheckResult fault_cut_batch(CheckContext& ctx, const CheckInfo& info)
         return skipped(info,
                        "the first request (is_first=true) of a second full sync " +
                            answered(first) + ", so there is no full sync to cut a request of");
-    // spec §4.4: the connection breaks while request 2 is sent (a write error); the sink retries
-    // the same request (batch_retries), which the receiver never got whole.
+    // docs/protocol.md#push-receiver-rules: the connection breaks while request 2 is sent (a write
+    // error); the sink retries the same request (batch_retries), which the receiver never got
+    // whole.
     const auto& cut = sync.cut(sync.batch(2));
     const auto& again = sync.again(sync.batch(2));
     if (!accepted(again))
@@ -1167,8 +1181,8 @@ CheckResult fault_duplicate_batch(CheckContext& ctx, const CheckInfo& info)
                            sync.request_name() + " (a data batch) of a second full sync " +
                                answered(r) + ", so there is no batch to deliver twice");
     }
-    // spec §4.4: an answer lost on the way makes the sink send an applied batch again, so the
-    // receiver gets it twice in a row.
+    // docs/protocol.md#push-receiver-rules: an answer lost on the way makes the sink send an
+    // applied batch again, so the receiver gets it twice in a row.
     const auto& twice = sync.again(sync.batch(2));
     if (!accepted(twice))
         return faulted_refusal(info,
@@ -1187,8 +1201,9 @@ CheckResult fault_abandoned_full_sync(CheckContext& ctx, const CheckInfo& info)
 {
     if (auto why = unfaulted_full_sync_refused(ctx))
         return skipped(info, *why);
-    // spec §4.4: a sync that stops (a 409, a crash, a timeout) is never ended; the next run
-    // starts a new full sync with a new sequence_id, from the beginning, with the same entities.
+    // docs/protocol.md#push-receiver-rules: a sync that stops (a 409, a crash, a timeout) is never
+    // ended; the next run starts a new full sync with a new sequence_id, from the beginning, with
+    // the same entities.
     FaultedFullSync abandoned(ctx, "fault-abandoned");
     for (std::size_t n = 1; n <= 2; ++n) {
         const auto& r = abandoned.next(abandoned.batch(n));
@@ -1229,9 +1244,10 @@ CheckResult fault_abandoned_full_sync(CheckContext& ctx, const CheckInfo& info)
 // ---- memory --------------------------------------------------------------------------------
 
 /// sink.memory.bounded sends a full sync of this much entity JSON in the sink's batches: a
-/// quarter of the 128 MiB a node gives a container (spec §6.1). A service that keeps what it
-/// receives grows by at least this (the text alone), twice the least growth the check warns of,
-/// while one that passes each batch on stays within a few batches' worth.
+/// quarter of the 128 MiB a node gives a container (docs/protocol.md#microservice-system). A
+/// service that keeps what it receives grows by at least this (the text alone), twice the least
+/// growth the check warns of, while one that passes each batch on stays within a few batches'
+/// worth.
 constexpr std::uint64_t kBoundedSyncBytes = std::uint64_t{32} << 20;
 /// Growth below this is never blamed: allocator arenas, caches and an interpreter's own heap.
 constexpr std::uint64_t kBoundedFloor = std::uint64_t{16} << 20;
@@ -1322,7 +1338,8 @@ std::string describe(const MemorySync& run)
 
 CheckResult memory_bounded(CheckContext& ctx, const CheckInfo& info)
 {
-    // spec §6.1: the container has docker.memory (128 MB); spec §4.1: batches of batch_size.
+    // docs/protocol.md#microservice-system: the container has docker.memory (128 MB);
+    // docs/protocol.md#push-request: batches of batch_size.
     auto* memory = ctx.memory().memory;
     if (!memory)
         return skipped(info, ctx.memory().unseen);
@@ -1381,73 +1398,73 @@ std::vector<Check> sink_checks()
           Role::sink,
           Severity::warning,
           "An incremental batch before any full sync (a reset receiver) answers 2xx",
-          "§4.3, §4.4"},
+          "docs/protocol.md#push-full-sync, #push-receiver-rules"},
          incremental_first},
         {{"sink.full-sync.sequence",
           Role::sink,
           Severity::error,
           "A whole full sync, is_first to is_last, answers 2xx throughout",
-          "§4.1, §4.5"},
+          "docs/protocol.md#push-request, #push-example"},
          full_sync_sequence},
         {{"sink.batch.accepted",
           Role::sink,
           Severity::error,
           "An incremental batch of ordinary entities answers 2xx",
-          "§4.1, §4.4"},
+          "docs/protocol.md#push-request, #push-receiver-rules"},
          batch_accepted},
         {{"sink.batch.empty",
           Role::sink,
           Severity::error,
           "The empty batch [] (trailing, or alone) answers 2xx",
-          "§4.2, §15"},
+          "docs/protocol.md#push-empty-batch, #real-services"},
          batch_empty},
         {{"sink.entity.deleted",
           Role::sink,
           Severity::error,
           "A batch of _deleted: true entities answers 2xx",
-          "§4.3"},
+          "docs/protocol.md#push-full-sync"},
          entity_deleted},
         {{"sink.entity.reserved-fields",
           Role::sink,
           Severity::error,
           "Entities with _updated, _previous, _ts and _hash answer 2xx",
-          "§2.1"},
+          "docs/protocol.md#reserved-fields"},
          entity_reserved_fields},
         {{"sink.entity.transit",
           Role::sink,
           Severity::error,
           "A batch with a value of every transit type answers 2xx",
-          "§2.2"},
+          "docs/protocol.md#transit"},
          entity_transit},
         {{"sink.full-sync.rejects-broken-chain",
           Role::sink,
           Severity::warning,
           "A full-sync request that breaks the request_id chain gets 409",
-          "§4.4"},
+          "docs/protocol.md#push-receiver-rules"},
          full_sync_rejects_broken_chain},
         {{"sink.redelivery",
           Role::sink,
           Severity::error,
           "A re-sent incremental batch and a re-sent is_last are accepted",
-          "§4.4"},
+          "docs/protocol.md#push-receiver-rules"},
          redelivery},
         {{"sink.request-id.per-sequence",
           Role::sink,
           Severity::error,
           "Two sequences carrying the same request_id values are both accepted",
-          "§4.1, §12"},
+          "docs/protocol.md#push-request, #defaults"},
          request_id_per_sequence},
         {{"sink.single-entity",
           Role::sink,
           Severity::error,
           "One-element batches (the fallback after a failed batch) answer 2xx",
-          "§4.4"},
+          "docs/protocol.md#push-receiver-rules"},
          single_entity},
         {{"sink.content-type",
           Role::sink,
           Severity::error,
           "Content-Type: application/json, exactly as Sesam sends it, is accepted",
-          "§4.1, §15"},
+          "docs/protocol.md#push-request, #real-services"},
          content_type},
     };
     std::vector<Check> checks;
@@ -1464,7 +1481,7 @@ std::vector<Check> sink_memory_checks()
         Severity::warning,
         "The service's memory stays bounded while large full syncs come in: it does not grow "
         "with the data, nor far beyond a batch as the batches grow",
-        "§4.1, §6.1"};
+        "docs/protocol.md#push-request, #microservice-system"};
     return {{bounded, [](CheckContext& ctx) { return memory_bounded(ctx, bounded); }}};
 }
 
@@ -1482,19 +1499,19 @@ std::vector<Check> sink_fault_checks()
           Severity::error,
           "A request whose connection was cut mid-body, sent again whole, and the sync after it "
           "answer 2xx",
-          "§4.4"},
+          "docs/protocol.md#push-receiver-rules"},
          fault_cut_batch},
         {{"sink.fault.duplicate-batch",
           Role::sink,
           Severity::error,
           "A full-sync batch delivered twice in a row, and the sync after it, answer 2xx",
-          "§4.4"},
+          "docs/protocol.md#push-receiver-rules"},
          fault_duplicate_batch},
         {{"sink.fault.abandoned-full-sync",
           Role::sink,
           Severity::error,
           "After a full sync that stopped without is_last, a new full sync answers 2xx throughout",
-          "§4.3, §4.4"},
+          "docs/protocol.md#push-full-sync, #push-receiver-rules"},
          fault_abandoned_full_sync},
     };
     std::vector<Check> checks;

@@ -1,4 +1,4 @@
-// Conformance checks of the source role: a service Sesam pulls from (spec §3).
+// Conformance checks of the source role: a service Sesam pulls from (docs/protocol.md#pull).
 #include "harness/checks/check.hpp"
 
 #include <algorithm>
@@ -67,28 +67,31 @@ std::optional<std::size_t> last_updated(const ServiceResponse& full, bool chrono
     return best;
 }
 
-/// `_updated` values can be ordered (spec §3.3): otherwise they are opaque tokens, taken in the
-/// order they come, and continuation is judged by ids and positions, never by comparing values.
+/// `_updated` values can be ordered (docs/protocol.md#pull-continuation): otherwise they are opaque
+/// tokens, taken in the order they come, and continuation is judged by ids and positions, never by
+/// comparing values.
 bool comparable(const ServiceDescription& s)
 {
     return s.is_since_comparable;
 }
 
-/// nullopt when Sesam would send since to this source; else why not (spec §3.3: without
-/// supports_since, or with neither is_chronological nor is_since_comparable, there is no
-/// continuation strategy and since is never sent).
+/// nullopt when Sesam would send since to this source; else why not
+/// (docs/protocol.md#pull-continuation: without supports_since, or with neither is_chronological
+/// nor is_since_comparable, there is no continuation strategy and since is never sent).
 std::optional<std::string> no_continuation(const ServiceDescription& s)
 {
     if (!s.supports_since)
         return "not declared: no --supports-since";
     if (!s.is_chronological && !s.is_since_comparable)
         return "_updated is declared neither chronological nor comparable: Sesam has no "
-               "continuation strategy for this source and never sends since (spec §3.3)";
+               "continuation strategy for this source and never sends since "
+               "(docs/protocol.md#pull-continuation)";
     return std::nullopt;
 }
 
 /// For a failure that compared `_updated` strings by value: the declaration that would make them
-/// opaque tokens, taken in the order they come (spec §3.3), in case that is what they are.
+/// opaque tokens, taken in the order they come (docs/protocol.md#pull-continuation), in case that
+/// is what they are.
 std::string opaque_hint(const ServiceResponse& r)
 {
     const bool strings = std::any_of(r.entities.begin(), r.entities.end(), [](const auto& e) {
@@ -117,9 +120,9 @@ std::pair<std::string, std::string> version_of(const EntitySummary& e)
     return {e.id, e.updated ? e.updated->to_json() : std::string()};
 }
 
-/// Paging as the json source does it (spec §3.4): limit=page_size, then since=the last entity's
-/// `_updated`, until an empty page. Stops early on a failed page, a page that makes no progress,
-/// or after `bound` pages.
+/// Paging as the json source does it (docs/protocol.md#pull-paging): limit=page_size, then
+/// since=the last entity's `_updated`, until an empty page. Stops early on a failed page, a page
+/// that makes no progress, or after `bound` pages.
 struct Paging {
     std::vector<const ServiceResponse*> pages;
     enum class End { empty_page, failed, no_progress, no_updated, bound } end = End::empty_page;
@@ -228,7 +231,8 @@ CheckResult entity_id(CheckContext& ctx, const CheckInfo& info)
         return std::move(bad).fail(
             info, std::to_string(bad.count()) + " entities have an _id that is not a string");
     if (!missing.empty()) {
-        // spec §2.1 note: a missing _id is allowed at the source stage, but worth a warning
+        // docs/protocol.md#reserved-fields note: a missing _id is allowed at the source stage, but
+        // worth a warning
         auto r = std::move(missing).fail(info,
                                          std::to_string(missing.count()) + " entities have no _id");
         r.severity = Severity::warning;
@@ -255,7 +259,7 @@ CheckResult entity_transit(CheckContext& ctx, const CheckInfo& info)
             found.add(evidence(*full,
                                e.id,
                                *e.transit_field,
-                               "a value that decodes (spec §2.2)",
+                               "a value that decodes (docs/protocol.md#transit)",
                                *e.transit_problem));
     return std::move(found).verdict(info, "entities have a transit value that does not decode");
 }
@@ -343,9 +347,10 @@ CheckResult since_exclusive(CheckContext& ctx, const CheckInfo& info)
         return skip;
     if (!r->ok())
         return skipped(info, "the pull with since did not succeed (see source.since.accepted)");
-    // spec §3.1: since is exclusive: the entity it names and everything before it stay out.
-    // Comparable values are ordered by value; opaque ones (spec §3.3) only by their position in
-    // the full pull: the versions at or before the pivot must not come back.
+    // docs/protocol.md#pull-request: since is exclusive: the entity it names and everything before
+    // it stay out. Comparable values are ordered by value; opaque ones
+    // (docs/protocol.md#pull-continuation) only by their position in the full pull: the versions at
+    // or before the pivot must not come back.
     const bool ordered = comparable(ctx.service());
     std::set<std::pair<std::string, std::string>> up_to_pivot;
     if (!ordered) {
@@ -403,7 +408,7 @@ CheckResult since_honoured(CheckContext& ctx, const CheckInfo& info)
     if (!r.ok())
         return skipped(info, "the pull with since did not succeed (see source.since.accepted)");
     // The boundary entity itself is source.since.exclusive's business; this check is about the
-    // rest of the data coming back (spec §15: services that ignore since).
+    // rest of the data coming back (docs/protocol.md#real-services: services that ignore since).
     std::set<std::pair<std::string, std::string>> seen;
     for (const auto& e : full->entities)
         if (e.updated && !(e.id == at.id && *e.updated == *at.updated))
@@ -461,7 +466,7 @@ CheckResult since_no_gaps(CheckContext& ctx, const CheckInfo& info)
         if (!rest.ok())
             return skipped(info, "the pull with since did not succeed (see source.since.accepted)");
         // The first part: what a run that stopped at the pivot had seen (by position for a
-        // chronological source, spec §3.3: its values may be opaque).
+        // chronological source, docs/protocol.md#pull-continuation: its values may be opaque).
         for (std::size_t i = 0; i < full->entities.size(); ++i) {
             const auto& e = full->entities[i];
             auto order = e.updated ? em::compare_since(*e.updated, *from.updated) : std::nullopt;
@@ -494,10 +499,11 @@ CheckResult chronological_order(CheckContext& ctx, const CheckInfo& info)
     if (!ctx.service().is_chronological)
         return skipped(info, "not declared: no --is-chronological");
     if (!comparable(ctx.service()))
-        return skipped(info,
-                       "not applicable: _updated is declared not comparable "
-                       "(--is-since-comparable=false), so its values are opaque tokens taken in "
-                       "the order they come (spec §3.3) and have no order to judge");
+        return skipped(
+            info,
+            "not applicable: _updated is declared not comparable "
+            "(--is-since-comparable=false), so its values are opaque tokens taken in "
+            "the order they come (docs/protocol.md#pull-continuation) and have no order to judge");
     CheckResult skip;
     const auto* full = full_or_skip(ctx, info, skip);
     if (!full)
@@ -699,8 +705,9 @@ std::string version_text(const std::pair<std::string, std::string>& v)
 }
 
 /// One pull (`params`) dropped mid-body, then repeated: the repeat must hold the same versions
-/// as a complete pull made just before the drop (spec §3.6, §7). Returns why it failed, adding
-/// evidence to `found`, or nullopt; sets `unjudged` when it could not be judged.
+/// as a complete pull made just before the drop (docs/protocol.md#pull-errors, #continuation).
+/// Returns why it failed, adding evidence to `found`, or nullopt; sets `unjudged` when it could not
+/// be judged.
 std::optional<std::string> cut_and_repeat(CheckContext& ctx,
                                           const std::string& what,
                                           const Params& params,
@@ -795,11 +802,11 @@ std::optional<std::string> cut_and_repeat(CheckContext& ctx,
 }
 
 /// source.body.streamed judges full pulls of at least this size. A quarter of the 128 MiB a node
-/// gives a container by default (spec §6.1): a service that builds the body before sending it
-/// holds at least this much more (the text alone; most languages' objects take several times
-/// that), twice the growth the check tolerates, while one that streams keeps to its write
-/// buffers and a page of its data (a few MiB). Smaller bodies cannot tell the two apart through
-/// allocator noise.
+/// gives a container by default (docs/protocol.md#microservice-system): a service that builds the
+/// body before sending it holds at least this much more (the text alone; most languages' objects
+/// take several times that), twice the growth the check tolerates, while one that streams keeps to
+/// its write buffers and a page of its data (a few MiB). Smaller bodies cannot tell the two apart
+/// through allocator noise.
 constexpr std::uint64_t kStreamedMinBytes = std::uint64_t{32} << 20;
 
 /// The first byte of a buffered response arrives after it is built: at this share of its time
@@ -815,7 +822,8 @@ std::string seconds_text(double s)
 
 CheckResult body_streamed(CheckContext& ctx, const CheckInfo& info)
 {
-    // spec §3.2, §6.1: streaming output is encouraged; the container has docker.memory (128 MB).
+    // docs/protocol.md#pull-response, #microservice-system: streaming output is encouraged; the
+    // container has docker.memory (128 MB).
     auto* memory = ctx.memory().memory;
     if (!memory)
         return skipped(info, ctx.memory().unseen);
@@ -867,8 +875,9 @@ CheckResult body_streamed(CheckContext& ctx, const CheckInfo& info)
 
 CheckResult fault_cut_response(CheckContext& ctx, const CheckInfo& info)
 {
-    // spec §3.6, §7, §15: a body cut short is a read error; the run fails, the offset does not
-    // move, and the next run sends the same request again, whose answer must hold everything.
+    // docs/protocol.md#pull-errors, #continuation, #real-services: a body cut short is a read
+    // error; the run fails, the offset does not move, and the next run sends the same request
+    // again, whose answer must hold everything.
     Findings found;
     std::vector<std::string> failures;
     std::vector<std::string> unjudged;
@@ -882,7 +891,8 @@ CheckResult fault_cut_response(CheckContext& ctx, const CheckInfo& info)
             unjudged.push_back(std::move(*why_not));
     };
     part("the full pull", {}, "source.status.ok");
-    // spec §3.1: an incremental run's pull, with the since the since checks send.
+    // docs/protocol.md#pull-request: an incremental run's pull, with the since the since checks
+    // send.
     const auto& full = ctx.full_pull();
     if (!no_continuation(ctx.service()) && full.ok())
         if (auto p = pivot(full, ctx.service().is_chronological)) {
@@ -914,81 +924,89 @@ std::vector<Check> source_checks()
         F run;
     };
     static const Row rows[] = {
-        {{"source.status.ok", Role::source, Severity::error, "A full pull answers 2xx", "§3.2"},
+        {{"source.status.ok",
+          Role::source,
+          Severity::error,
+          "A full pull answers 2xx",
+          "docs/protocol.md#pull-response"},
          status_ok},
         {{"source.entity.id",
           Role::source,
           Severity::error,
           "Every entity has a string _id (missing: warning)",
-          "§2.1"},
+          "docs/protocol.md#reserved-fields"},
          entity_id},
-        {{"source.entity.transit", Role::source, Severity::error, "Transit values decode", "§2.2"},
+        {{"source.entity.transit",
+          Role::source,
+          Severity::error,
+          "Transit values decode",
+          "docs/protocol.md#transit"},
          entity_transit},
         {{"source.entity.deleted-flag",
           Role::source,
           Severity::error,
           "_deleted is a boolean",
-          "§2.1"},
+          "docs/protocol.md#reserved-fields"},
          entity_deleted_flag},
         {{"source.since.updated-present",
           Role::source,
           Severity::error,
           "With supports-since, every entity carries _updated",
-          "§3.1, §7"},
+          "docs/protocol.md#pull-request, #continuation"},
          since_updated_present},
         {{"source.since.accepted",
           Role::source,
           Severity::error,
           "A pull with since answers 2xx",
-          "§3.1"},
+          "docs/protocol.md#pull-request"},
          since_accepted},
         {{"source.since.exclusive",
           Role::source,
           Severity::error,
           "Continuing from an entity's _updated repeats nothing up to it",
-          "§3.1"},
+          "docs/protocol.md#pull-request"},
          since_exclusive},
         {{"source.since.honoured",
           Role::source,
           Severity::error,
           "since at the last entity does not return the data again",
-          "§3.1, §15"},
+          "docs/protocol.md#pull-request, #real-services"},
          since_honoured},
         {{"source.since.no-gaps",
           Role::source,
           Severity::error,
           "Continued or paged pulls together hold every entity of the full pull",
-          "§3.4, §7"},
+          "docs/protocol.md#pull-paging, #continuation"},
          since_no_gaps},
         {{"source.chronological.order",
           Role::source,
           Severity::error,
           "With is-chronological, _updated never decreases",
-          "§3.3"},
+          "docs/protocol.md#pull-continuation"},
          chronological_order},
         {{"source.limit.honoured",
           Role::source,
           Severity::error,
           "No page is longer than limit",
-          "§3.4, §15"},
+          "docs/protocol.md#pull-paging, #real-services"},
          limit_honoured},
         {{"source.paging.terminates",
           Role::source,
           Severity::error,
           "Paging ends with an empty page within a bound",
-          "§3.4"},
+          "docs/protocol.md#pull-paging"},
          paging_terminates},
         {{"source.repeatable",
           Role::source,
           Severity::error,
           "The same request twice gives the same ids",
-          "§3.5"},
+          "docs/protocol.md#pull-full-incremental"},
          repeatable},
         {{"source.body.json-array",
           Role::source,
           Severity::error,
           "Every response is one complete JSON array",
-          "§1, §3.2, §15"},
+          "docs/protocol.md#conventions, #pull-response, #real-services"},
          body_json_array},
     };
     std::vector<Check> checks;
@@ -1004,7 +1022,7 @@ std::vector<Check> source_memory_checks()
                                     Severity::warning,
                                     "A large full pull is streamed: its first byte comes early and "
                                     "the service's memory does not grow with the body",
-                                    "§3.2, §6.1"};
+                                    "docs/protocol.md#pull-response, #microservice-system"};
     return {{streamed, [](CheckContext& ctx) { return body_streamed(ctx, streamed); }}};
 }
 
@@ -1015,7 +1033,7 @@ std::vector<Check> source_fault_checks()
         Role::source,
         Severity::error,
         "A pull whose connection dropped mid-body, repeated, holds the same entities",
-        "§3.6, §7, §15"};
+        "docs/protocol.md#pull-errors, #continuation, #real-services"};
     return {
         {cut_response, [](CheckContext& ctx) { return fault_cut_response(ctx, cut_response); }}};
 }

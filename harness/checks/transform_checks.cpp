@@ -1,4 +1,5 @@
-// Conformance checks of the transform role: an http transform Sesam posts batches to (spec §5.1).
+// Conformance checks of the transform role: an http transform Sesam posts batches to
+// (docs/protocol.md#http-transform).
 #include "emulator/store/dataset_store.hpp"
 #include "harness/checks/check.hpp"
 #include "harness/checks/probe_entities.hpp"
@@ -14,7 +15,8 @@ namespace em = sesam::emulator;
 namespace {
 
 constexpr std::size_t kSmallBatch = 3;
-constexpr std::size_t kFullBatch = 100; // spec §5.1: batch_size defaults to 100
+// docs/protocol.md#http-transform: batch_size defaults to 100
+constexpr std::size_t kFullBatch = 100;
 
 bool is_2xx(const ServiceResponse& r)
 {
@@ -30,9 +32,10 @@ std::string body_shown(const ServiceResponse& r)
 /// same versions).
 constexpr std::int64_t kWrittenAt = 1716800000000000;
 
-/// Test entity number `n`, shaped as a dataset hands it to a transform (spec §2.1, §2.2): the
-/// dataset's `_id`, `_deleted`, `_updated`, `_previous`, `_ts` and `_hash`, then plain values, a
-/// transit value and a nested object. The same `n` is the same version in every batch.
+/// Test entity number `n`, shaped as a dataset hands it to a transform
+/// (docs/protocol.md#reserved-fields, #transit): the dataset's `_id`, `_deleted`, `_updated`,
+/// `_previous`, `_ts` and `_hash`, then plain values, a transit value and a nested object. The same
+/// `n` is the same version in every batch.
 ProbeJson test_entity(std::size_t n, bool deleted = false)
 {
     ProbeJson e = ProbeJson::object();
@@ -64,9 +67,9 @@ std::string batch(std::size_t count)
 const char* const kDeletedIds = "sesam-emu-check-2, sesam-emu-check-3";
 
 /// Up to four entities (never more than `max`, the transform's batch_size), the first two
-/// deleted as a dataset hands deletions on (spec §2.1): a tombstone with only the dataset's fields
-/// and a deleted version that keeps its content, each a later version (`_updated` 102, 103) of
-/// the live one (`_previous` 2, 3); then two live entities.
+/// deleted as a dataset hands deletions on (docs/protocol.md#reserved-fields): a tombstone with
+/// only the dataset's fields and a deleted version that keeps its content, each a later version
+/// (`_updated` 102, 103) of the live one (`_previous` 2, 3); then two live entities.
 std::string deleted_batch(std::size_t max)
 {
     auto out = ProbeJson::array();
@@ -91,7 +94,7 @@ std::string deleted_batch(std::size_t max)
 }
 
 /// A small batch: 3 entities, or fewer when the transform's batch_size is smaller (Sesam never
-/// posts more than batch_size, spec §5.1).
+/// posts more than batch_size, docs/protocol.md#http-transform).
 std::size_t small_batch(const ServiceDescription& s)
 {
     return std::clamp<std::size_t>(s.batch_size, 1, kSmallBatch);
@@ -102,7 +105,8 @@ std::size_t full_batch_size(const ServiceDescription& s)
     return s.batch_size > 0 ? s.batch_size : kFullBatch;
 }
 
-/// The verdict of a batch check: 2xx with one complete JSON array (spec §5.1).
+/// The verdict of a batch check: 2xx with one complete JSON array
+/// (docs/protocol.md#http-transform).
 CheckResult answered_with_array(const CheckInfo& info,
                                 const ServiceResponse& r,
                                 const std::string& what,
@@ -114,7 +118,8 @@ CheckResult answered_with_array(const CheckInfo& info,
                       what + " got no response: " + *r.transport_error,
                       {evidence(r, id, field, "a 2xx response", *r.transport_error)});
     if (!is_2xx(r))
-        // spec §5.1: any other status raises an exception and the pipe run fails
+        // docs/protocol.md#http-transform: any other status raises an exception and the pipe run
+        // fails
         return failed(info,
                       what + " answered " + std::to_string(r.status),
                       {evidence(r,
@@ -145,14 +150,16 @@ CheckResult body_json_array(CheckContext& ctx, const CheckInfo& info)
                       what + " got no response: " + *r.transport_error,
                       {evidence(r, "", "", "a 2xx JSON array", *r.transport_error)});
     // A failing status is the business of the batch checks, which post the same entities: this
-    // check is about the body of an answer that claims success (spec §15: 200 and then garbage).
+    // check is about the body of an answer that claims success (docs/protocol.md#real-services: 200
+    // and then garbage).
     if (!is_2xx(r))
         return skipped(info,
                        what + " answered " + std::to_string(r.status) +
                            "; statuses are judged by transform.batch.full, .empty and .deleted");
     if (r.body_error)
-        // spec §1, §15: Sesam would take a bare object as one entity, but the protocol demands
-        // an array, and a batch answered by one object has lost data
+        // docs/protocol.md#conventions, #real-services: Sesam would take a bare object as one
+        // entity, but the protocol demands an array, and a batch answered by one object has lost
+        // data
         return failed(
             info,
             "the answer to " + what + " is not one complete JSON array: " + *r.body_error,
@@ -175,7 +182,8 @@ CheckResult batch_full(CheckContext& ctx, const CheckInfo& info)
 
 CheckResult entity_deleted(CheckContext& ctx, const CheckInfo& info)
 {
-    // spec §5.1: `_deleted: true` entities pass through transforms like any other
+    // docs/protocol.md#http-transform: `_deleted: true` entities pass through transforms like any
+    // other
     return answered_with_array(info,
                                ctx.post({}, deleted_batch(ctx.service().batch_size)),
                                "a batch with _deleted: true entities",
@@ -194,7 +202,8 @@ CheckResult entity_id(CheckContext& ctx, const CheckInfo& info)
                            "transform.body.json-array and transform.batch.full)");
     Findings found;
     for (const auto& e : r.entities) {
-        // spec §2.1: `_id` is always a string; the dataset the output goes to needs one
+        // docs/protocol.md#reserved-fields: `_id` is always a string; the dataset the output goes
+        // to needs one
         if (e.id_kind != em::JsonKind::string)
             found.add(evidence(r,
                                e.id_kind == em::JsonKind::missing ? "" : e.id,
@@ -226,8 +235,9 @@ std::string output_entity(const EntitySummary& e)
 
 CheckResult fault_retry(CheckContext& ctx, const CheckInfo& info)
 {
-    // spec §5.1, §8: an answer cut short fails the pipe run, and the next run sends the same
-    // batch again; its answer replaces the batch, and downstream hashes compare it with the last.
+    // docs/protocol.md#http-transform, #optimistic-locking: an answer cut short fails the pipe run,
+    // and the next run sends the same batch again; its answer replaces the batch, and downstream
+    // hashes compare it with the last.
     const auto n = small_batch(ctx.service());
     const auto body = batch(n);
     const auto what = "a batch of " + std::to_string(n) + " entities";
@@ -265,7 +275,7 @@ CheckResult fault_retry(CheckContext& ctx, const CheckInfo& info)
                                                       : "status " + std::to_string(retry.status) +
                                                          body_shown(retry))});
     // The answers are compared entity by entity, in order: the output order is the answer's
-    // (spec §5.1).
+    // (docs/protocol.md#http-transform).
     std::vector<Evidence> changed;
     std::size_t different_ids = 0;
     const auto common = std::min(first.entities.size(), retry.entities.size());
@@ -340,31 +350,31 @@ std::vector<Check> transform_checks()
           Severity::error,
           "A small batch (3 entities, at most batch_size) is answered with one complete JSON "
           "array",
-          "§5.1, §1, §15"},
+          "docs/protocol.md#http-transform, #conventions, #real-services"},
          body_json_array},
         {{"transform.batch.empty",
           Role::transform,
           Severity::error,
           "An empty batch [] answers 2xx with a JSON array",
-          "§5.1"},
+          "docs/protocol.md#http-transform"},
          batch_empty},
         {{"transform.batch.full",
           Role::transform,
           Severity::error,
           "A full batch (batch_size, default 100) answers 2xx with a JSON array",
-          "§5.1"},
+          "docs/protocol.md#http-transform"},
          batch_full},
         {{"transform.entity.deleted",
           Role::transform,
           Severity::error,
           "A batch with _deleted: true entities answers 2xx with a JSON array",
-          "§5.1"},
+          "docs/protocol.md#http-transform"},
          entity_deleted},
         {{"transform.entity.id",
           Role::transform,
           Severity::warning,
           "Every output entity has a string _id",
-          "§2.1"},
+          "docs/protocol.md#reserved-fields"},
          entity_id},
     };
     std::vector<Check> checks;
@@ -381,7 +391,7 @@ std::vector<Check> transform_fault_checks()
         Severity::error,
         "A batch sent again after its answer was dropped mid-body gets the same entities "
         "(other values: warning)",
-        "§5.1, §8"};
+        "docs/protocol.md#http-transform, #optimistic-locking"};
     return {{retry, [](CheckContext& ctx) { return fault_retry(ctx, retry); }}};
 }
 

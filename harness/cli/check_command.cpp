@@ -85,7 +85,7 @@ private:
 };
 
 /// The limit service.memory.limit holds the service to: --memory-limit, else the pipe's
-/// system's docker.memory, else Sesam's default of 128 MB (spec §6.1).
+/// system's docker.memory, else Sesam's default of 128 MB (docs/protocol.md#microservice-system).
 void set_memory_limit(const CheckArgs& args, MemoryCheckOptions& options)
 {
     long limit = 128;
@@ -133,7 +133,7 @@ std::pair<std::string, const node::StagePlan*> pipe_role(const node::PipePlan& p
 }
 
 /// Reads CONFIG, starts the system the pipe's stage talks to, and fills in the URL, the role
-/// and the stage's properties as check options (sesam-config.md §2.3).
+/// and the stage's properties as check options (docs/protocol.md#config-components).
 node::StartedSystem prepare_pipe(CheckArgs& args, const std::atomic<bool>* interrupted)
 {
     if (!args.service_under_test.exec.empty() || !args.service_under_test.image.empty())
@@ -313,11 +313,12 @@ int run_check(CheckArgs& args)
     args.service.url = args.url;
     args.service.headers = args.http.parsed_headers();
     if (args.page_size > 0) {
-        // spec §3.3: paging is allowed only with the chronological strategy on comparable values
+        // docs/protocol.md#pull-continuation: paging is allowed only with the chronological
+        // strategy on comparable values
         if (!args.service.supports_since || !args.service.is_chronological ||
             !args.service.is_since_comparable)
             throw UsageError("--page-size needs --supports-since, --is-chronological and a "
-                             "comparable _updated (spec §3.3)");
+                             "comparable _updated (docs/protocol.md#pull-continuation)");
         args.service.page_size = args.page_size;
     }
     const auto transport_options = args.http.transport_options();

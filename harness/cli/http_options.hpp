@@ -15,8 +15,9 @@ class App;
 
 namespace sesam::harness {
 
-/// The HTTP options every client subcommand shares: extra headers and timeouts (spec §1), and
-/// recording the run's exchanges into a fixture with its secrets redacted.
+/// The HTTP options every client subcommand shares: extra headers and timeouts
+/// (docs/protocol.md#conventions), and recording the run's exchanges into a fixture with its
+/// secrets redacted.
 struct HttpArgs {
     std::vector<std::string> headers;
     double connect_timeout = 60;
@@ -46,7 +47,8 @@ emulator::Transport& client_transport(const std::unique_ptr<RecordingTransport>&
 /// successful `exit_code` into exit_internal then; otherwise returns `exit_code`.
 int finish_recording(const RecordingTransport* recorder, std::string_view command, int exit_code);
 
-/// Sesam's read timeout (spec §1): what pull, push and transform wait by default.
+/// Sesam's read timeout (docs/protocol.md#conventions): what pull, push and transform wait by
+/// default.
 inline constexpr double kSesamReadTimeout = 1800;
 /// check and replay against wait less: a silent service under test should fail a CI job in a
 /// minute, not in half an hour.

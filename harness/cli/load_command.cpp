@@ -108,8 +108,8 @@ int run_load_command(const LoadArgs& args)
     if (o.role == Role::sink && o.concurrency > 1 && o.url.find("{pipe}") == std::string::npos)
         fmt::print(stderr,
                    "load: note: {} pipes push to one URL; a receiver keeps one full sync at a "
-                   "time (spec §4.4), so expect 409s: put {{pipe}} in the URL to give each pipe "
-                   "its own (e.g. /receivers/pipe-{{pipe}}/entities)\n",
+                   "time (docs/protocol.md#push-receiver-rules), so expect 409s: put {{pipe}} in "
+                   "the URL to give each pipe its own (e.g. /receivers/pipe-{{pipe}}/entities)\n",
                    o.concurrency);
     std::vector<std::string> reports;
     for (const auto& r : args.reports)

@@ -1,4 +1,4 @@
-// `sesam-emu pull URL`: runs the json source client once (spec §3).
+// `sesam-emu pull URL`: runs the json source client once (docs/protocol.md#pull).
 #include "emulator/http/beast_transport.hpp"
 #include "emulator/http/url.hpp"
 #include "emulator/pull/pull_client.hpp"
@@ -134,8 +134,9 @@ Command add_pull_command(CLI::App& app)
     auto args = std::make_shared<PullArgs>();
     auto* cmd = app.add_subcommand(
         "pull",
-        "Pull entities from a service as Sesam's json source does (spec §3): GET with since,\n"
-        "limit and subset, paging, offsets kept between runs. Entities are written as received.");
+        "Pull entities from a service as Sesam's json source does (docs/protocol.md#pull):\n"
+        "GET with since, limit and subset, paging, offsets kept between runs. Entities are\n"
+        "written as received.");
     cmd->add_option("URL", args->url, "The service's URL, e.g. http://localhost:5000/entities")
         ->required();
     cmd->add_flag("--supports-since", args->supports_since, "Send since and keep the offset");

@@ -1,4 +1,5 @@
-// `sesam-emu push URL`: loads entities into a local dataset and pushes it as a json sink (spec §4).
+// `sesam-emu push URL`: loads entities into a local dataset and pushes it as a json sink
+// (docs/protocol.md#push).
 #include "emulator/entity/run_seed.hpp"
 #include "emulator/http/beast_transport.hpp"
 #include "emulator/http/url.hpp"
@@ -48,7 +49,8 @@ std::string offset_text(const std::optional<std::int64_t>& offset)
 void load_input(const PushArgs& args, em::DatasetStore& datasets, const std::string& dataset)
 {
     const auto started = std::chrono::steady_clock::now();
-    // spec §3.5: a load is a full load (deletion tracking) unless told otherwise
+    // docs/protocol.md#pull-full-incremental: a load is a full load (deletion tracking) unless told
+    // otherwise
     auto load = datasets.begin_load(dataset, !args.no_deletion_tracking);
     const std::string name = args.input == "-" ? std::string("stdin") : args.input;
     read_entities(args.input, [&](std::string_view entity, std::size_t index) {
@@ -157,10 +159,10 @@ Command add_push_command(CLI::App& app)
     auto args = std::make_shared<PushArgs>();
     auto* cmd = app.add_subcommand(
         "push",
-        "Push a local dataset to a service as Sesam's json sink does (spec §4): batches with\n"
-        "sequence_id, request_id, previous_request_id, is_full, is_first/is_last, the trailing\n"
-        "empty batch, retries and 409 handling. The first run (and --full, --reset) is a full\n"
-        "sync; later runs send what changed since the stored offset.");
+        "Push a local dataset to a service as Sesam's json sink does (docs/protocol.md#push):\n"
+        "batches with sequence_id, request_id, previous_request_id, is_full, is_first/is_last,\n"
+        "the trailing empty batch, retries and 409 handling. The first run (and --full, --reset)\n"
+        "is a full sync; later runs send what changed since the stored offset.");
     cmd->add_option("URL", args->url, "The receiver's URL, e.g. http://localhost:5000/receiver")
         ->required();
     cmd->add_option("--input",

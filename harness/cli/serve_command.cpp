@@ -91,9 +91,10 @@ Command add_serve_command(CLI::App& app)
         "serve",
         "Run the reference service, a correct implementation of every protocol role:\n"
         "GET /entities (pull: exclusive since, limit, _deleted tombstones), POST /receiver\n"
-        "(json push receiver with the rules of spec §4.4, its entities in a private SQLite\n"
-        "file), GET /receiver/entities (what it holds) and POST /transform (a documented,\n"
-        "deterministic http transform). Its first line on stdout is the URL it listens on.\n"
+        "(json push receiver with the rules of docs/protocol.md#push-receiver-rules, its\n"
+        "entities in a private SQLite file), GET /receiver/entities (what it holds) and\n"
+        "POST /transform (a documented, deterministic http transform). Its first line on\n"
+        "stdout is the URL it listens on.\n"
         "Stops cleanly on SIGINT/SIGTERM (exit 0).");
     cmd->add_option("--host", args->host, "Address to bind (an IP address)")
         ->default_str(args->host);

@@ -1,5 +1,6 @@
 // `sesam-emu test CONFIG`: sesam-py's `sesam test` without a node: a run from a clean state,
-// then its verify against `expected/` (sesam-config.md §4), or its update with --update.
+// then its verify against `expected/` (docs/protocol.md#config-sesam-py), or its update with
+// --update.
 #include "emulator/store/dataset_store.hpp"
 #include "emulator/store/state_store.hpp"
 #include "harness/cli/command.hpp"
@@ -74,7 +75,7 @@ CheckResult to_check_result(const node::SpecResult& r,
         "pipe " + r.pipe + " against " + r.file +
         (r.stand_in ? " (stand-in: the pipe's stages did not run, its output came from a file)"
                     : ""));
-    c.info.spec = "sesam-config.md §4.3";
+    c.info.spec = "docs/protocol.md#config-verify";
     c.verdict = r.verdict == V::passed   ? Verdict::passed
                 : r.verdict == V::failed ? Verdict::failed
                                          : Verdict::skipped;

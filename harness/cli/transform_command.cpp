@@ -1,4 +1,5 @@
-// `sesam-emu transform URL`: sends entities through an http transform (spec §5.1).
+// `sesam-emu transform URL`: sends entities through an http transform
+// (docs/protocol.md#http-transform).
 #include "emulator/http/beast_transport.hpp"
 #include "emulator/http/url.hpp"
 #include "emulator/transform/transform_client.hpp"
@@ -92,8 +93,9 @@ Command add_transform_command(CLI::App& app)
     auto args = std::make_shared<TransformArgs>();
     auto* cmd = app.add_subcommand(
         "transform",
-        "Send entities through a service as Sesam's http transform does (spec §5.1): POST\n"
-        "batches; each answer (a JSON array) replaces its batch, in order.");
+        "Send entities through a service as Sesam's http transform does\n"
+        "(docs/protocol.md#http-transform): POST batches; each answer (a JSON array) replaces\n"
+        "its batch, in order.");
     cmd->add_option("URL", args->url, "The transform's URL, e.g. http://localhost:5000/transform")
         ->required();
     cmd->add_option(

@@ -205,7 +205,8 @@ private:
             if (sink.status >= 200 && sink.status <= 299)
                 sequence.acknowledge();
         }
-        if (full && !stopped()) { // spec §4.1: the trailing empty batch carries is_last
+        // docs/protocol.md#push-request: the trailing empty batch carries is_last
+        if (full && !stopped()) {
             const auto& params = sequence.begin_request(true);
             exchange("POST", with_query(params.query()), "[]", 0, false);
         }
@@ -250,7 +251,8 @@ private:
             const auto sink = pull(since);
             if (sink.last_updated)
                 since = sink.last_updated;
-            // Paging ends with an empty page (spec §3.3); a failed page ends the pull too.
+            // Paging ends with an empty page (docs/protocol.md#pull-continuation); a failed page
+            // ends the pull too.
             if (o_.page_size == 0 || sink.entities == 0 || sink.status < 200 || sink.status > 299 ||
                 !sink.last_updated || page > 1'000'000)
                 break;

@@ -21,12 +21,14 @@ struct LoadOptions {
     std::string url; ///< `{pipe}` in it is replaced by each pipe's number (pipe_url)
     emulator::HttpHeaders headers;
     emulator::TransportOptions transport;
-    std::size_t batch_size = 100; ///< sink and transform (spec §4, §5: Sesam's default 100)
-    unsigned concurrency = 1;     ///< independent pipes at once, each on its own connection
+    /// sink and transform (docs/protocol.md#push, #transforms: Sesam's default 100)
+    std::size_t batch_size = 100;
+    unsigned concurrency = 1; ///< independent pipes at once, each on its own connection
     /// Repeat rounds until this much time has passed; none: one round per pipe.
     std::optional<std::chrono::duration<double>> duration;
     bool supports_since = false; ///< source: continue from the last `_updated`
-    std::size_t page_size = 0;   ///< source: `limit` and paging with `since` (spec §3.3)
+    /// source: `limit` and paging with `since` (docs/protocol.md#pull-continuation)
+    std::size_t page_size = 0;
     /// Makes sequence ids reproducible (`--seed`); none: random UUIDs as a node makes them.
     std::optional<std::uint64_t> seed;
 };
@@ -52,11 +54,12 @@ struct LoadFigures {
 /// Runs `options.concurrency` pipes against the service, each with its own connection and
 /// thread, and merges their figures. A pipe's round:
 /// - sink: a full sync of `entities` in batches (sequence_id, request_id, previous_request_id,
-///   is_full, is_first, the trailing empty batch with is_last: spec §4.1), then an incremental
-///   sync of the first tenth of them;
-/// - transform: every batch once (spec §5), the answer parsed and its entities counted;
+///   is_full, is_first, the trailing empty batch with is_last: docs/protocol.md#push-request), then
+///   an incremental sync of the first tenth of them;
+/// - transform: every batch once (docs/protocol.md#transforms), the answer parsed and its
+///   entities counted;
 /// - source: a full pull (with `limit` and `since` pages when page_size is set), then with
-///   supports_since one continued pull from the last `_updated` (spec §3).
+///   supports_since one continued pull from the last `_updated` (docs/protocol.md#pull).
 /// Errors are counted by kind and the run goes on; `stop` (a SIGINT/SIGTERM flag) ends it
 /// between requests. `entities` are JSON texts (one object each).
 LoadFigures run_load(const LoadOptions& options,
@@ -65,7 +68,7 @@ LoadFigures run_load(const LoadOptions& options,
 
 /// `url` with every `{pipe}` replaced by the pipe's number, from 1 (`index` + 1): with
 /// --concurrency each sink pipe can push to a receiver of its own, as a node's pipes do (a
-/// receiver keeps one full sync at a time: spec §4.4).
+/// receiver keeps one full sync at a time: docs/protocol.md#push-receiver-rules).
 std::string pipe_url(const std::string& url, unsigned index);
 
 /// `count` realistic entities (about 300 bytes: names, an address, transit dates, decimals and

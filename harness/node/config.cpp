@@ -48,8 +48,9 @@ std::vector<fs::path> conf_files(const fs::path& folder)
     return out;
 }
 
-/// System ids are host names on the node's network (sesam-config.md §1.1): 2 to 63 letters,
-/// digits, `_` and `-`, starting with a letter or digit.
+/// System ids are host names on the node's network
+/// (docs/protocol.md#config-microservice-system): 2 to 63 letters, digits, `_` and `-`, starting
+/// with a letter or digit.
 bool valid_system_id(const std::string& id)
 {
     if (id.size() < 2 || id.size() > 63 || !std::isalnum(static_cast<unsigned char>(id[0])))
@@ -188,8 +189,9 @@ std::string read_config_text(const fs::path& path, const std::string& shown)
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad())
         throw ConfigError(shown + ": cannot be read");
+    // sesam-py tolerates a UTF-8 BOM (docs/protocol.md#config-variables-local)
     if (text.rfind("\xEF\xBB\xBF", 0) == 0)
-        text.erase(0, 3); // sesam-py tolerates a UTF-8 BOM (sesam-config.md §3.3)
+        text.erase(0, 3);
     return text;
 }
 

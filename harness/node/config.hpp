@@ -42,7 +42,7 @@ struct ConfigEntity {
     Json json;
 };
 
-/// A node configuration as read from CONFIG (sesam-config.md §4.1, §2.1).
+/// A node configuration as read from CONFIG (docs/protocol.md#config-layout, #config-pipe-shape).
 struct NodeConfig {
     std::filesystem::path root; ///< the folder; for a single file, the folder holding it
     std::optional<ConfigEntity> metadata;

@@ -78,7 +78,8 @@ std::chrono::milliseconds seconds(double s)
     return std::chrono::milliseconds(static_cast<long long>(s * 1000));
 }
 
-/// A namespaced identifier value without its namespace: `~:ns:x` → `~:x` (§2.4).
+/// A namespaced identifier value without its namespace: `~:ns:x` → `~:x`
+/// (docs/protocol.md#config-namespaces).
 void strip_ni(Json& value)
 {
     if (value.is_string()) {
@@ -217,7 +218,8 @@ public:
             }
             last_changing_ = changing;
             quiet_rounds = changed ? 0 : quiet_rounds + 1;
-            if (quiet_rounds == 2) // sesam-py's extra_zero_runs=2 (§4.5)
+            // sesam-py's extra_zero_runs=2 (docs/protocol.md#config-test-run)
+            if (quiet_rounds == 2)
                 break;
         }
         if (quiet_rounds < 2) {
@@ -238,8 +240,9 @@ public:
     }
 
 private:
-    /// Each started system's peak memory against its docker.memory (sesam-config.md §1.1:
-    /// Sesam gives a container 128 MB unless its system says otherwise, and stops it beyond).
+    /// Each started system's peak memory against its docker.memory
+    /// (docs/protocol.md#config-microservice-system: Sesam gives a container 128 MB unless its
+    /// system says otherwise, and stops it beyond).
     void check_memory()
     {
         std::vector<std::string> over;
@@ -679,7 +682,8 @@ StartedSystem start_system(const SystemPlan& system,
     } else {
         spec.image = system.image;
         spec.container_port = static_cast<unsigned short>(system.port);
-        // Sesam's limits (§1.1): memory in MB, cpu_quota in percent of one core.
+        // Sesam's limits (docs/protocol.md#config-microservice-system): memory in MB, cpu_quota in
+        // percent of one core.
         spec.docker_args.push_back("--memory=" + std::to_string(system.memory_mb) + "m");
         spec.docker_args.push_back(
             fmt::format("--cpus={:.2f}", static_cast<double>(system.cpu_quota) / 100.0));

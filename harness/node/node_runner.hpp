@@ -23,9 +23,10 @@ namespace sesam::harness::node {
 
 /// How `run` runs a plan.
 struct RunOptions {
-    std::string state = ".sesam-emu/state.db";      ///< offsets, datasets and push sequences
-    bool reset = false;                             ///< forget offsets and datasets first
-    int max_rounds = 100;                           ///< sesam-py's run-all-pipes cap (§4.5)
+    std::string state = ".sesam-emu/state.db"; ///< offsets, datasets and push sequences
+    bool reset = false;                        ///< forget offsets and datasets first
+    /// sesam-py's run-all-pipes cap (docs/protocol.md#config-test-run)
+    int max_rounds = 100;
     std::map<std::string, std::string> system_exec; ///< id → command (PORT set to a free port)
     std::map<std::string, std::string> system_url;  ///< id → URL of a running service
     std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};
@@ -36,7 +37,7 @@ struct RunOptions {
     std::optional<long> memory_limit_mb;
     /// Pipes whose entities are also kept at these stages (`source`, `before-transforms`,
     /// `after-transforms`), each in the dataset stage_dataset() names; for `test` specs with a
-    /// `stage` (sesam-config.md §4.2). Held in memory during the pipe's run.
+    /// `stage` (docs/protocol.md#config-test-spec). Held in memory during the pipe's run.
     std::map<std::string, std::set<std::string>> keep_stages;
 };
 
@@ -71,9 +72,9 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// Starts a microservice system as a node would (sesam-config.md §1.1): from `docker.image`
-/// through the docker CLI, its port published on 127.0.0.1 at a free port, with its environment,
-/// memory (`--memory`), cpu_quota (`--cpus`) and hosts (`--add-host`); or from
+/// Starts a microservice system as a node would (docs/protocol.md#config-microservice-system): from
+/// `docker.image` through the docker CLI, its port published on 127.0.0.1 at a free port, with its
+/// environment, memory (`--memory`), cpu_quota (`--cpus`) and hosts (`--add-host`); or from
 /// `options.system_exec` with PORT set; or not at all with `options.system_url`. Waits until it
 /// accepts a TCP connection. Throws SystemFailure (with its output) or RunInterrupted.
 StartedSystem start_system(const SystemPlan& system,
@@ -81,22 +82,22 @@ StartedSystem start_system(const SystemPlan& system,
                            const Redactor& redactor,
                            const std::atomic<bool>* interrupted);
 
-/// The `Authorization` value of `authentication: basic` (sesam-config.md §1.1): `Basic ` and the
-/// base64 of `username:password`.
+/// The `Authorization` value of `authentication: basic`
+/// (docs/protocol.md#config-microservice-system): `Basic ` and the base64 of `username:password`.
 std::string basic_authorization(const std::string& username, const std::string& password);
 
 /// Runs the pipes of a plan that run, in the order of the dataset graph, round after round until
-/// two rounds in a row change nothing (sesam-config.md §4.5, §7.4), with the systems they use
-/// started first and removed on every way out. `print` gets one summary line per pipe run and
-/// a total, with every secret masked. Throws ConfigError (a plan that does not settle, a bad
-/// stage option), SystemFailure, RunInterrupted.
+/// two rounds in a row change nothing (docs/protocol.md#config-test-run, #config-conclusions), with
+/// the systems they use started first and removed on every way out. `print` gets one summary line
+/// per pipe run and a total, with every secret masked. Throws ConfigError (a plan that does not
+/// settle, a bad stage option), SystemFailure, RunInterrupted.
 void run_plan(const Plan& plan,
               const RunOptions& options,
               const Redactor& redactor,
               const std::function<void(const std::string&)>& print);
 
-/// The entity `json` (one object) with namespaces added (sesam-config.md §2.4): `_id` gets
-/// `identity:`, every property not starting with `_` or `$` gets `property:`.
+/// The entity `json` (one object) with namespaces added (docs/protocol.md#config-namespaces): `_id`
+/// gets `identity:`, every property not starting with `_` or `$` gets `property:`.
 std::string
 add_namespaces(std::string_view json, const std::string& identity, const std::string& property);
 /// The entity with namespaces removed: `ns:key` → `key`, an `_id` `ns:x` → `x`, and namespaced

@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// Source and sink types a run performs itself (sesam-config.md §2.3); `*_endpoint` sinks keep
-/// the sink-stage entities, as a node publishes them.
+/// Source and sink types a run performs itself (docs/protocol.md#config-components); `*_endpoint`
+/// sinks keep the sink-stage entities, as a node publishes them.
 bool source_runs(const std::string& type)
 {
     return type == "json" || type == "dataset" || type == "embedded" || type == "http_endpoint";
@@ -28,7 +28,8 @@ bool sink_runs(const std::string& type)
            (type.size() > 9 && type.compare(type.size() - 9, 9, "_endpoint") == 0);
 }
 
-/// Sources and sinks whose entities namespaces are added to or removed from (§2.4).
+/// Sources and sinks whose entities namespaces are added to or removed from
+/// (docs/protocol.md#config-namespaces).
 bool adds_namespaces(const std::string& type)
 {
     static const std::set<std::string> types{
@@ -142,7 +143,8 @@ private:
         const auto& c = s.config;
         s.connect_timeout = number(s.origin, c, "connect_timeout", "", 60);
         s.read_timeout = number(s.origin, c, "read_timeout", "", 1800);
-        // Without `authentication`, username and password are ignored (§1.1).
+        // Without `authentication`, username and password are ignored
+        // (docs/protocol.md#config-microservice-system).
         if (string_at(c, "authentication") == "basic")
             s.basic_auth = std::make_pair(string_at(c, "username"), string_at(c, "password"));
         else if (c.contains("authentication") && !c["authentication"].is_null())
@@ -160,7 +162,7 @@ private:
                 problem(s.origin,
                         "/docker",
                         "missing: a microservice system needs docker "
-                        "with an image and a port (sesam-config.md §1.1)");
+                        "with an image and a port (docs/protocol.md#config-microservice-system)");
                 return s;
             }
             s.image = string_at(*docker, "image");
@@ -175,7 +177,8 @@ private:
                 s.port = static_cast<unsigned>(port);
             s.memory_mb = static_cast<long>(number(s.origin, *docker, "memory", "/docker", 128));
             s.cpu_quota = static_cast<long>(number(s.origin, *docker, "cpu_quota", "/docker", 25));
-            // Strings are passed as they are; any other value as its JSON text (§1.1).
+            // Strings are passed as they are; any other value as its JSON text
+            // (docs/protocol.md#config-microservice-system).
             if (const auto env = docker->find("environment"); env != docker->end()) {
                 if (!env->is_object())
                     problem(s.origin, "/docker/environment", "must be an object");
@@ -251,8 +254,9 @@ private:
         return st;
     }
 
-    /// The stage properties a run reads, each of the type Sesam documents (§2.3): a wrong one is
-    /// a problem here, not a surprise in the middle of a run.
+    /// The stage properties a run reads, each of the type Sesam documents
+    /// (docs/protocol.md#config-components): a wrong one is a problem here, not a surprise in the
+    /// middle of a run.
     void check_types(const PipePlan& pipe, const Json& config, const std::string& pointer)
     {
         for (const char* key : {"supports_since",
@@ -319,7 +323,7 @@ private:
             else
                 p.transforms.push_back(make_stage(p, "transform", *it, "/transform"));
         }
-        // No sink: a dataset sink named after the pipe (§2.1).
+        // No sink: a dataset sink named after the pipe (docs/protocol.md#config-pipe-shape).
         auto sink = c.contains("sink") ? c["sink"] : Json{{"type", "dataset"}, {"dataset", p.id}};
         p.sink = make_stage(p, "sink", std::move(sink), "/sink");
         if (p.sink.type == "dataset" && !p.sink.config.contains("dataset"))
@@ -338,7 +342,8 @@ private:
                     p.reads.push_back(
                         d.get<std::string>().substr(0, d.get<std::string>().find(' ')));
 
-        // Namespaces (§2.4): defaults from the node metadata, pipe properties win.
+        // Namespaces (docs/protocol.md#config-namespaces): defaults from the node metadata, pipe
+        // properties win.
         const auto ns = c.find("namespaces");
         const bool has_ns = ns != c.end() && ns->is_object();
         p.identity_namespace = has_ns ? string_at(*ns, "identity") : std::string();
@@ -361,8 +366,9 @@ private:
                  p.sink.pointer,
                  flag(p, c, "remove_namespaces", "", ni && removes_namespaces(p.sink.type)));
 
-        // Stages before the sink that do not run: the sink input stands in from a file (§4.3:
-        // the expected file holds exactly the sink-stage entities).
+        // Stages before the sink that do not run: the sink input stands in from a file
+        // (docs/protocol.md#config-verify: the expected file holds exactly the sink-stage
+        // entities).
         if (!p.source.runs)
             p.not_run.push_back("source " + p.source.type);
         for (const auto& t : p.transforms)
@@ -393,7 +399,8 @@ private:
         }
         if (const auto pump = c.find("pump");
             pump != c.end() && string_at(*pump, "mode") == "off") {
-            p.left_out = "pump mode is off"; // §2.2: such a pipe can never run
+            // docs/protocol.md#config-pump: such a pipe can never run
+            p.left_out = "pump mode is off";
             p.pump_off = true;
         }
         return p;
@@ -500,7 +507,8 @@ std::string StagePlan::describe() const
 namespace {
 
 /// A stage as the plan prints it: the URL as the node would call it (a microservice by its
-/// system id and docker.port, sesam-config.md §1.1), and the properties that shape the calls.
+/// system id and docker.port, docs/protocol.md#config-microservice-system), and the properties that
+/// shape the calls.
 std::string describe_stage(const Plan& plan, const StagePlan& stage)
 {
     if (stage.system.empty() && stage.url.empty())
@@ -552,9 +560,10 @@ Plan make_plan(const NodeConfig& config, const Variables& variables, const PlanO
 std::string stage_url(const SystemPlan& system, const std::string& root, const std::string& url)
 {
     if (url.find("://") != std::string::npos)
-        return url; // an absolute url wins (§1.2)
+        return url; // an absolute url wins (docs/protocol.md#config-url-system)
     if (system.is_microservice()) {
-        // §1.1 [INFER]: under the service root, with or without a leading `/`.
+        // docs/protocol.md#config-microservice-system [INFER]: under the service root, with or
+        // without a leading `/`.
         auto relative = url;
         while (!relative.empty() && relative.front() == '/')
             relative.erase(0, 1);

@@ -11,7 +11,7 @@
 
 namespace sesam::harness::node {
 
-/// A system as a run uses it (sesam-config.md §1), variables expanded.
+/// A system as a run uses it (docs/protocol.md#config-systems), variables expanded.
 struct SystemPlan {
     std::string id;
     std::string type; ///< `system:microservice`, `system:url`, …
@@ -19,7 +19,7 @@ struct SystemPlan {
     Json config;       ///< expanded
     bool used = false; ///< a pipe that runs talks to it: only those are started
 
-    // system:microservice (§1.1)
+    // system:microservice (docs/protocol.md#config-microservice-system)
     std::string image;
     unsigned port = 0;
     long memory_mb = 128; ///< docker.memory default
@@ -27,11 +27,11 @@ struct SystemPlan {
     std::vector<std::pair<std::string, std::string>> environment; ///< values as passed
     std::vector<std::pair<std::string, std::string>> hosts;       ///< name → IP
 
-    // system:url (§1.2)
+    // system:url (docs/protocol.md#config-url-system)
     std::optional<std::string> url_pattern;
     std::optional<std::string> base_url;
 
-    double connect_timeout = 60; ///< seconds (§1.1)
+    double connect_timeout = 60; ///< seconds (docs/protocol.md#config-microservice-system)
     double read_timeout = 1800;
     std::optional<std::pair<std::string, std::string>> basic_auth; ///< username, password
     std::vector<std::pair<std::string, std::string>> headers;
@@ -53,7 +53,7 @@ struct StagePlan {
     std::string describe() const;
 };
 
-/// One pipe as a run takes it (sesam-config.md §2).
+/// One pipe as a run takes it (docs/protocol.md#config-pipes).
 struct PipePlan {
     std::string id;
     Origin origin;
@@ -62,7 +62,8 @@ struct PipePlan {
     StagePlan sink;
     std::vector<std::string> reads; ///< datasets its source reads
     std::string output;             ///< the dataset the pipe writes (its sink-stage entities)
-    bool add_namespaces = false;    ///< at a json, embedded or http_endpoint source (§2.4)
+    /// at a json, embedded or http_endpoint source (docs/protocol.md#config-namespaces)
+    bool add_namespaces = false;
     bool remove_namespaces = false; ///< at a json or endpoint sink
     std::string identity_namespace; ///< default: the pipe id
     std::string property_namespace; ///< default: the pipe id
@@ -99,8 +100,9 @@ Plan make_plan(const NodeConfig& config, const Variables& variables, const PlanO
 
 /// The URL a stage calls: an absolute `url` wins; on a microservice the `url` is joined to
 /// `root` (`http://127.0.0.1:PORT/`) with or without its leading `/`; on a URL system through
-/// `url_pattern` (`%s` replaced, else appended) or `base_url` (RFC 3986 join) (§1.1, §1.2).
-/// Returns the URL, or throws ConfigError naming the stage.
+/// `url_pattern` (`%s` replaced, else appended) or `base_url` (RFC 3986 join)
+/// (docs/protocol.md#config-microservice-system, #config-url-system). Returns the URL, or throws
+/// ConfigError naming the stage.
 std::string stage_url(const SystemPlan& system, const std::string& root, const std::string& url);
 
 /// The plan as `sesam-emu plan` prints it: systems (secret values masked), pipes in run order

@@ -9,9 +9,10 @@
 #include <vector>
 
 /// JSON as Python's `json` module reads, writes and compares it: the values sesam-py's verify and
-/// update work on (sesam-config.md §4.3, §4.4), so that `sesam-emu test` decides and writes
-/// exactly as sesam-py does. nlohmann::json cannot stand in: Python integers have no size limit,
-/// objects keep their insertion order, and `json.dumps` writes floats with `repr`.
+/// update work on (docs/protocol.md#config-verify, #config-update), so that `sesam-emu test`
+/// decides and writes exactly as sesam-py does. nlohmann::json cannot stand in: Python integers
+/// have no size limit, objects keep their insertion order, and `json.dumps` writes floats with
+/// `repr`.
 namespace sesam::harness::node::py {
 
 struct Member;

@@ -10,7 +10,7 @@
 
 namespace sesam::harness::node {
 
-/// One `expected/*.test.json` as sesam-py's TestSpec reads it (sesam-config.md §4.2).
+/// One `expected/*.test.json` as sesam-py's TestSpec reads it (docs/protocol.md#config-test-spec).
 struct TestSpec {
     std::string name;      ///< the spec file's name without `.test.json`: `output-pipe1`
     std::string spec_file; ///< `expected/output-pipe1.test.json`, relative to the configuration
@@ -27,7 +27,8 @@ struct TestSpec {
 
     /// Whether sesam-py's blacklist drops the property at `path` (keys from the entity's root;
     /// list indexes are not part of it): the path joined with `.`, `\.` read as `.`, matched with
-    /// fnmatch against each pattern with `[].` read as `.*.` (§4.3, step 2).
+    /// fnmatch against each pattern with `[].` read as `.*.`
+    /// (docs/protocol.md#config-verify, step 2).
     bool blacklisted(const std::vector<std::string>& path) const;
 };
 

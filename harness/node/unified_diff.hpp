@@ -6,7 +6,7 @@
 namespace sesam::harness::node {
 
 /// The unified diff of `a` and `b` exactly as Python's difflib.unified_diff over
-/// StringIO(x).readlines() joined with "" prints it (sesam-config.md §4.3, step 6):
+/// StringIO(x).readlines() joined with "" prints it (docs/protocol.md#config-verify, step 6):
 /// "" when the texts are equal.
 ///
 /// Lines end after each '\n' only (a last line without one is printed without one, glued to

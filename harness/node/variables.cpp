@@ -38,7 +38,7 @@ std::string secret_text(const Json& value)
     return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
-/// The text a value takes inside a composed string (sesam-config.md §3.2).
+/// The text a value takes inside a composed string (docs/protocol.md#config-variables-syntax).
 std::string as_text(const Json& value)
 {
     return value.is_string() ? value.get<std::string>() : value.dump();
@@ -99,8 +99,9 @@ Json Expander::expand(const ConfigEntity& entity)
     for (const auto& [key, value] : entity.json.items()) {
         const auto pointer = "/" + pointer_token(key);
         if (!is_system_ && entity.type == "pipe" && key == "transform") {
-            // A dtl transform may hold $SECRET for its encryption functions (sesam-config.md
-            // §3.1); sesam-emu does not run it, so it is left as written.
+            // A dtl transform may hold $SECRET for its encryption functions
+            // (docs/protocol.md#config-variables-where); sesam-emu does not run it, so it is left
+            // as written.
             auto transforms = value.is_array() ? value : Json::array({value});
             auto expanded = Json::array();
             for (std::size_t i = 0; i < transforms.size(); ++i) {
@@ -141,8 +142,8 @@ Json Expander::expand_value(const Json& value, const std::string& pointer)
 
 Json Expander::expand_string(const std::string& text, const std::string& pointer)
 {
-    // sesam-config.md §3.2: `$ENV(name)` and `$SECRET(name)`, any number in one string, never
-    // nested; no escape is documented.
+    // docs/protocol.md#config-variables-syntax: `$ENV(name)` and `$SECRET(name)`, any number in one
+    // string, never nested; no escape is documented.
     struct Reference {
         std::size_t begin, end; // [begin, end) in text
         bool secret;
@@ -180,14 +181,16 @@ Json Expander::expand_string(const std::string& text, const std::string& pointer
         if (!is_system_) {
             if (secrets_left_alone_)
                 return std::nullopt;
-            problems_.push_back(entity_->origin.at(
-                pointer,
-                "$SECRET(" + r.name +
-                    ") is allowed only in systems (sesam-config.md §3.1: secrets "
-                    "apply to system configuration entities)"));
+            problems_.push_back(
+                entity_->origin.at(pointer,
+                                   "$SECRET(" + r.name +
+                                       ") is allowed only in systems "
+                                       "(docs/protocol.md#config-variables-where: secrets "
+                                       "apply to system configuration entities)"));
             return std::nullopt;
         }
-        // A system-local secret wins over a global one of the same name (§3.2).
+        // A system-local secret wins over a global one of the same name
+        // (docs/protocol.md#config-variables-syntax).
         if (const auto local = variables_.system_secrets.find(entity_->id);
             local != variables_.system_secrets.end())
             if (const auto it = local->second.find(r.name); it != local->second.end())
@@ -243,8 +246,8 @@ void Expander::apply_conditional_properties(Json& value, const std::string& poin
     }
     if (!value.is_object())
         return;
-    // sesam-config.md §1.3: the chosen block replaces same-level properties (no merge); blocks
-    // may nest; not inside transforms or embedded data.
+    // docs/protocol.md#config-conditional-properties: the chosen block replaces same-level
+    // properties (no merge); blocks may nest; not inside transforms or embedded data.
     for (int round = 0; value.contains("$conditional_properties") && round < 64; ++round) {
         const auto here = pointer + "/$conditional_properties";
         auto block = value["$conditional_properties"];
@@ -284,7 +287,7 @@ void Expander::apply_conditional_properties(Json& value, const std::string& poin
     }
     for (auto& [key, child] : value.items()) {
         if (key == "transform" || key == "entities")
-            continue; // not supported there (§1.3)
+            continue; // not supported there (docs/protocol.md#config-conditional-properties)
         apply_conditional_properties(child, pointer + "/" + pointer_token(key), false);
     }
 }
@@ -299,7 +302,7 @@ resolve_conditional(Json& component, std::string& pointer, const Origin& origin)
             !component["alternatives"].is_object())
             return origin.at(pointer,
                              "a conditional needs a condition and an object of "
-                             "alternatives (sesam-config.md §4.6)");
+                             "alternatives (docs/protocol.md#config-conditional-sources)");
         const auto& condition = component["condition"];
         const auto key = condition.is_string() ? condition.get<std::string>() : condition.dump();
         auto& alternatives = component["alternatives"];

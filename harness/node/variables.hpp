@@ -10,7 +10,8 @@
 
 namespace sesam::harness::node {
 
-/// Where the values of `$ENV(...)` and `$SECRET(...)` come from (sesam-config.md §3.3).
+/// Where the values of `$ENV(...)` and `$SECRET(...)` come from
+/// (docs/protocol.md#config-variables-local).
 struct VariableSources {
     std::string profile = "test";                          ///< reads `<profile>-env.json` in CONFIG
     std::vector<std::filesystem::path> variable_files;     ///< JSON objects; later wins
@@ -38,20 +39,21 @@ Variables load_variables(const std::filesystem::path& root,
                          bool profile_given);
 
 /// Expands variables and resolves the conditional parts of configuration entities, in the
-/// node's order (sesam-config.md §7.2): `$ENV`/`$SECRET`, then `$conditional_properties`, then
-/// `conditional` sources, sinks and transforms (those are resolved by the plan). Problems are
-/// collected, one line each naming the file and the JSON path, so that every undefined name is
-/// listed at once.
+/// node's order (docs/protocol.md#config-conclusions): `$ENV`/`$SECRET`, then
+/// `$conditional_properties`, then `conditional` sources, sinks and transforms (those are resolved
+/// by the plan). Problems are collected, one line each naming the file and the JSON path, so that
+/// every undefined name is listed at once.
 class Expander {
 public:
     explicit Expander(const Variables& variables) : variables_(variables) {}
 
-    /// `entity`'s JSON with every reference expanded (sesam-config.md §3.2): a string that is
-    /// one whole reference takes the value's JSON type; several references, or text around one,
-    /// make a string (non-string values as their JSON text). `$SECRET` is allowed only in
-    /// systems (§3.1; in a pipe it is left alone inside a `dtl` transform, whose encryption
-    /// functions may take one, since sesam-emu does not run DTL). Then
-    /// `$conditional_properties` blocks are applied (§1.3).
+    /// `entity`'s JSON with every reference expanded (docs/protocol.md#config-variables-syntax): a
+    /// string that is one whole reference takes the value's JSON type; several references, or text
+    /// around one, make a string (non-string values as their JSON text). `$SECRET` is allowed only
+    /// in systems (docs/protocol.md#config-variables-where; in a pipe it is left alone inside a
+    /// `dtl` transform, whose encryption functions may take one, since sesam-emu does not run DTL).
+    /// Then `$conditional_properties` blocks are applied
+    /// (docs/protocol.md#config-conditional-properties).
     Json expand(const ConfigEntity& entity);
 
     /// Every problem found so far: undefined names, `$SECRET` outside a system, a condition
@@ -75,9 +77,10 @@ private:
     std::vector<std::string> secret_values_;
 };
 
-/// Resolves a `conditional` source, sink or transform (sesam-config.md §4.6): the alternative
-/// named by its (expanded) `condition`, again while that is conditional. `pointer` is where
-/// `component` is, and becomes where the chosen alternative is. Returns the problem, if any.
+/// Resolves a `conditional` source, sink or transform
+/// (docs/protocol.md#config-conditional-sources): the alternative named by its (expanded)
+/// `condition`, again while that is conditional. `pointer` is where `component` is, and becomes
+/// where the chosen alternative is. Returns the problem, if any.
 std::optional<std::string>
 resolve_conditional(Json& component, std::string& pointer, const Origin& origin);
 

@@ -184,7 +184,7 @@ void write_file(const fs::path& path, const std::string& shown, const std::strin
 
 PipeKind pipe_kind(const PipePlan& pipe)
 {
-    // get_pipe_type() on the effective configuration (§4.3, step 1).
+    // get_pipe_type() on the effective configuration (docs/protocol.md#config-verify, step 1).
     if (pipe.source.type == "embedded")
         return PipeKind::input;
     if (pipe.sink.type.size() >= 9 &&

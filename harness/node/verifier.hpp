@@ -12,32 +12,37 @@
 
 namespace sesam::harness::node {
 
-/// sesam-py's switches that change what verify and update compute (sesam-config.md §4.3, §4.4).
+/// sesam-py's switches that change what verify and update compute (docs/protocol.md#config-verify,
+/// #config-update).
 struct VerifyOptions {
     bool large_int_bugs = true;    ///< off: `--no-large-int-bugs`
     bool unicode_encoding = false; ///< `--unicode-encoding`: `ensure_ascii` on
     bool html_escape = true;       ///< off: `--disable-json-html-escape` (update only)
 };
 
-/// The kinds of pipe sesam-py's `get_pipe_type` tells apart (§4.3, step 1): `embedded` source →
-/// input; a sink type ending in `_endpoint` → endpoint; a source reading datasets and a sink
-/// with a `dataset` → internal; a sink without `dataset` → output (json sinks too); else
-/// internal. Output and endpoint pipes are the ones verified.
+/// The kinds of pipe sesam-py's `get_pipe_type` tells apart
+/// (docs/protocol.md#config-verify, step 1): `embedded` source → input; a sink type ending in
+/// `_endpoint` → endpoint; a source reading datasets and a sink with a `dataset` → internal; a
+/// sink without `dataset` → output (json sinks too); else internal. Output and endpoint pipes are
+/// the ones verified.
 enum class PipeKind { input, endpoint, internal, output };
 PipeKind pipe_kind(const PipePlan& pipe);
 bool verified(const PipePlan& pipe);
 
-/// sesam-py's `filter_entity` (§4.3, step 2): at every level, blacklisted paths dropped first,
-/// then every key starting with `_` except `_id` and a `_deleted` that is exactly `true`.
+/// sesam-py's `filter_entity` (docs/protocol.md#config-verify, step 2): at every level, blacklisted
+/// paths dropped first, then every key starting with `_` except `_id` and a `_deleted` that is
+/// exactly `true`.
 py::Value filter_entity(const py::Value& entity, const TestSpec& spec);
 
-/// sesam-py's `_fix_decimal_to_ints` (§4.3, step 4): a float whose `str()` ends in `.0` becomes
-/// an int; with `large_int_bugs`, an int of more than 16 characters becomes the integer of the
-/// nearest double (`int(Decimal(str(float(v))))`, its Go-client emulation).
+/// sesam-py's `_fix_decimal_to_ints` (docs/protocol.md#config-verify, step 4): a float whose
+/// `str()` ends in `.0` becomes an int; with `large_int_bugs`, an int of more than 16 characters
+/// becomes the integer of the nearest double (`int(Decimal(str(float(v))))`, its Go-client
+/// emulation).
 void fix_numbers(py::Value& value, bool large_int_bugs);
 
-/// `sorted(entities, key=entity_sorter_func)` (§4.3, step 5): by each field of
-/// `fields_to_sort_by` (a dict as its sorted JSON), then by the whole entity's sorted JSON.
+/// `sorted(entities, key=entity_sorter_func)` (docs/protocol.md#config-verify, step 5): by each
+/// field of `fields_to_sort_by` (a dict as its sorted JSON), then by the whole entity's sorted
+/// JSON.
 void sort_entities(std::vector<py::Value>& entities, const TestSpec& spec, bool ensure_ascii);
 
 /// What verify concluded for one json spec.
@@ -51,19 +56,19 @@ struct Comparison {
     std::string current_json;
 };
 
-/// sesam-py's verify of one `json` spec (§4.3, steps 2 to 6): `expected` as read (an array of
-/// objects, not filtered), `current` the pipe's entities at the spec's stage as the node holds
-/// them. Throws ConfigError when `expected` is not an array of objects.
+/// sesam-py's verify of one `json` spec (docs/protocol.md#config-verify, steps 2 to 6): `expected`
+/// as read (an array of objects, not filtered), `current` the pipe's entities at the spec's stage
+/// as the node holds them. Throws ConfigError when `expected` is not an array of objects.
 Comparison compare_output(const TestSpec& spec,
                           const py::Value& expected,
                           std::vector<py::Value> current,
                           const VerifyOptions& options);
 
-/// The bytes sesam-py's update writes as the expected file (§4.4): filtered, numbers fixed,
-/// tombstones dropped under `ignore_deletes`, sorted, `json.dumps(indent="  ", sort_keys=True,
-/// ensure_ascii=unicode_encoding)` and a newline, `<`, `>` and `&` as `\u003c`, `\u003e`,
-/// `\u0026` unless html_escape is off. Throws py::EncodeError for a lone surrogate in UTF-8
-/// mode.
+/// The bytes sesam-py's update writes as the expected file (docs/protocol.md#config-update):
+/// filtered, numbers fixed, tombstones dropped under `ignore_deletes`, sorted,
+/// `json.dumps(indent="  ", sort_keys=True, ensure_ascii=unicode_encoding)` and a newline, `<`, `>`
+/// and `&` as `\u003c`, `\u003e`, `\u0026` unless html_escape is off. Throws py::EncodeError for a
+/// lone surrogate in UTF-8 mode.
 std::string expected_file_text(const TestSpec& spec,
                                std::vector<py::Value> current,
                                const VerifyOptions& options);
@@ -98,12 +103,12 @@ struct VerifyScope {
     std::vector<std::string> pipes; ///< `--pipe`: only these (empty: all)
 };
 
-/// sesam-py's verify (§4.3) over a run's output: one result per spec in file order, then one
-/// failure per output or endpoint pipe that no spec references. A spec for a pipe that is not
-/// an output or endpoint pipe fails; a spec that is `ignore`d, for a pipe outside the whitelist
-/// or `--pipe`, for an endpoint other than `json` or `excel`, or for a pipe sesam-emu did not
-/// run is skipped, saying why. Throws ConfigError for an expected file that cannot be read or
-/// is not a list of objects.
+/// sesam-py's verify (docs/protocol.md#config-verify) over a run's output: one result per spec in
+/// file order, then one failure per output or endpoint pipe that no spec references. A spec for a
+/// pipe that is not an output or endpoint pipe fails; a spec that is `ignore`d, for a pipe outside
+/// the whitelist or `--pipe`, for an endpoint other than `json` or `excel`, or for a pipe sesam-emu
+/// did not run is skipped, saying why. Throws ConfigError for an expected file that cannot be read
+/// or is not a list of objects.
 std::vector<SpecResult> verify_plan(const Plan& plan,
                                     const std::vector<TestSpec>& specs,
                                     const CurrentOutput& current,
@@ -116,11 +121,11 @@ struct UpdateReport {
     std::size_t updated = 0;        ///< expected files written
 };
 
-/// sesam-py's update (§4.4) in the configuration folder `plan.root`: specs naming pipes that are
-/// not output or endpoint pipes are removed (unless `ignore`d), `{\n}` specs are written for
-/// output and endpoint pipes without one, `[]\n` for missing expected files, the expected file of
-/// an ignored spec is removed, and every other spec's expected file is written as
-/// expected_file_text() makes it. Pipes outside `scope` are left alone. Throws ConfigError when
+/// sesam-py's update (docs/protocol.md#config-update) in the configuration folder `plan.root`:
+/// specs naming pipes that are not output or endpoint pipes are removed (unless `ignore`d), `{\n}`
+/// specs are written for output and endpoint pipes without one, `[]\n` for missing expected files,
+/// the expected file of an ignored spec is removed, and every other spec's expected file is written
+/// as expected_file_text() makes it. Pipes outside `scope` are left alone. Throws ConfigError when
 /// a file cannot be written.
 UpdateReport update_expected(const Plan& plan,
                              std::vector<TestSpec> specs,

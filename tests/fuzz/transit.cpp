@@ -1,7 +1,8 @@
 // libFuzzer target: transit decoding and encoding (emulator/entity/transit), a string value.
 // Beyond "no crash and no sanitizer report", every input is checked for:
 // - check_transit and decode_transit agree (the header promises it);
-// - a decoded value encodes to a string that decodes to the same value (spec §2.2 encoding rules);
+// - a decoded value encodes to a string that decodes to the same value
+//   (docs/protocol.md#transit encoding rules);
 // - encode_datetime of any (seconds, nanos) drawn from the input: its text decodes back to the
 //   same instant exactly when the year is 0001-9999, and fails to decode otherwise.
 

@@ -71,7 +71,7 @@ TEST(FaultChecks, AreACatalogueOfTheirOwnWithStableIds)
     for (const auto& check : fault_checks()) {
         ids.emplace_back(check.info.id);
         EXPECT_FALSE(check.info.title.empty()) << check.info.id;
-        EXPECT_EQ(check.info.spec.rfind("§", 0), 0u) << check.info.id;
+        EXPECT_EQ(check.info.spec.rfind("docs/protocol.md#", 0), 0u) << check.info.id;
         EXPECT_EQ(check.info.severity, Severity::error) << check.info.id;
     }
     EXPECT_EQ(ids, kFaultChecks);
@@ -267,7 +267,8 @@ enum class SinkDefect {
     abandoned_locks,
 };
 
-/// A json push receiver as spec §4.4 describes it, unless `defect` says otherwise.
+/// A json push receiver as docs/protocol.md#push-receiver-rules describes it, unless `defect` says
+/// otherwise.
 class FaultReceiver {
 public:
     explicit FaultReceiver(SinkDefect defect) : defect_(defect) {}
@@ -303,7 +304,8 @@ private:
         if (poisoned_.count(sequence))
             return 409;
         if (p["is_full"] != "true")
-            return 200; // spec §4.4: incremental requests are applied as they come
+            // docs/protocol.md#push-receiver-rules: incremental requests are applied as they come
+            return 200;
         if (p["is_first"] == "true") {
             if (defect_ == SinkDefect::abandoned_locks && open_ && *open_ != sequence)
                 return 409;
@@ -314,7 +316,7 @@ private:
         const auto last = last_.find(sequence);
         if (last == last_.end())
             return conflict(sequence);
-        // spec §4.4: a re-sent last request is a no-op.
+        // docs/protocol.md#push-receiver-rules: a re-sent last request is a no-op.
         if (last->second == request_id &&
             (defect_ != SinkDefect::duplicate_409 || finished_.count(sequence)))
             return 200;

@@ -216,11 +216,11 @@ TEST_F(HostileServiceTest, BadFlagsAndInputsAreOneLineUsageErrors)
          "frames the request)"},
         {"check http://127.0.0.1:9/e --role source --page-size 5",
          "sesam-emu: error: --page-size needs --supports-since, --is-chronological and a "
-         "comparable _updated (spec §3.3)"},
+         "comparable _updated (docs/protocol.md#pull-continuation)"},
         {"check http://127.0.0.1:9/e --role source --supports-since --is-chronological "
          "--is-since-comparable false --page-size 5",
          "sesam-emu: error: --page-size needs --supports-since, --is-chronological and a "
-         "comparable _updated (spec §3.3)"},
+         "comparable _updated (docs/protocol.md#pull-continuation)"},
         {"push http://127.0.0.1:9/e --header 'host: other'",
          "sesam-emu: error: --header host: sesam-emu sets this header itself (it frames the "
          "request)"},

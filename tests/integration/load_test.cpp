@@ -216,8 +216,9 @@ TEST_F(LoadCommandTest, AMissedThresholdIsExitOneAndNamed)
 TEST_F(LoadCommandTest, TwoSinkPipesOnOneReceiverGetANoteAndOnTheirOwnReceiversNoErrors)
 {
     RunningReferenceService service(reference::Dataset{});
-    // Interleaved, each full sync replaces the other's as the receiver's active one (spec §4.4);
-    // whether they interleave depends on the scheduler, so only the note is certain.
+    // Interleaved, each full sync replaces the other's as the receiver's active one
+    // (docs/protocol.md#push-receiver-rules); whether they interleave depends on the scheduler, so
+    // only the note is certain.
     const auto shared = emu("load " + service.base_url() +
                             "receiver --role sink --entities 1000 "
                             "--concurrency 2");

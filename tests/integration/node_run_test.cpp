@@ -151,7 +151,8 @@ TEST_F(NodeRunTest, CheckPipeTakesTheRoleUrlAndPropertiesFromThePipe)
         EXPECT_EQ(r.exit_code, 0) << pipe << "\n" << r.out << r.err;
         EXPECT_THAT(r.out, HasSubstr(expected)) << pipe;
         EXPECT_THAT(r.out, HasSubstr(" 0 failed")) << pipe;
-        // The system's docker.memory is the limit (spec §6.1); the memory checks come last.
+        // The system's docker.memory is the limit (docs/protocol.md#microservice-system); the
+        // memory checks come last.
         if (kMemoryCheckArgs.empty()) {
             EXPECT_THAT(r.out,
                         HasSubstr("PASS  service.memory.limit  The service's peak memory through "

@@ -76,7 +76,8 @@ protected:
     std::chrono::milliseconds read_timeout = 5s;
 };
 
-// spec §3.4, §3.7: pages continue from the last entity's _updated until an empty page
+// docs/protocol.md#pull-paging, #pull-example: pages continue from the last entity's _updated until
+// an empty page
 TEST_F(PullClientTest, FullThenIncrementalWithPagingAgainstReferenceService)
 {
     RunningReferenceService service(numbered(10, 4));
@@ -113,7 +114,8 @@ TEST_F(PullClientTest, StopOnShortPageSavesTheEmptyRequest)
     EXPECT_EQ(run.report.summary.requests, 4u);
 }
 
-// spec §3.1: the exact requests, with parameters added to the URL's own query string
+// docs/protocol.md#pull-request: the exact requests, with parameters added to the URL's own query
+// string
 TEST_F(PullClientTest, RequestsCarrySinceLimitAndKeepTheUrlsQuery)
 {
     ScriptedServer server([](const RawRequest& r, RawConnection& c) {
@@ -158,7 +160,7 @@ TEST_F(PullClientTest, InitialSinceValueOnlyWithoutStoredOffset)
     EXPECT_EQ(targets(server), (std::vector<std::string>{"/e?since=20", "/e?since=30"}));
 }
 
-// spec §3.3 max: the largest _updated, stored only on success
+// docs/protocol.md#pull-continuation max: the largest _updated, stored only on success
 TEST_F(PullClientTest, MaxStrategyStoresTheLargestValueOnlyOnSuccess)
 {
     bool fail = false;
@@ -198,7 +200,8 @@ std::string chunked_entities(int from, int to, bool cut)
            "\r\n" + (cut ? "" : "0\r\n\r\n");
 }
 
-// spec §15 over §3.3: a cut-short body moves no offset, even past a due checkpoint
+// docs/protocol.md#real-services, #pull-continuation (the first wins): a cut-short body moves no
+// offset, even past a due checkpoint
 TEST_F(PullClientTest, NoCheckpointFromAResponseThatIsCutShort)
 {
     ScriptedServer server([](const RawRequest&, RawConnection& c) {
@@ -213,7 +216,8 @@ TEST_F(PullClientTest, NoCheckpointFromAResponseThatIsCutShort)
     EXPECT_FALSE(store.load_offset("pipe"));
 }
 
-// spec §3.3 chronological: a failed run resumes from the last checkpoint (of a whole page)
+// docs/protocol.md#pull-continuation chronological: a failed run resumes from the last checkpoint
+// (of a whole page)
 TEST_F(PullClientTest, ChronologicalFailureResumesFromTheLastCompletePage)
 {
     ScriptedServer server([](const RawRequest& r, RawConnection& c) {
@@ -280,7 +284,7 @@ TEST_F(PullClientTest, IfSourceEmptyFail)
     EXPECT_TRUE(pull(o).report.ok());
 }
 
-// spec §15: a 200 is not success unless the whole body is one JSON array
+// docs/protocol.md#real-services: a 200 is not success unless the whole body is one JSON array
 TEST_F(PullClientTest, CutShortBodyFailsNamingTheRequest)
 {
     ScriptedServer server([](const RawRequest&, RawConnection& c) {
@@ -368,7 +372,7 @@ TEST_F(PullClientTest, ConnectionCloseServiceWorksAcrossPages)
     EXPECT_EQ(server.connections(), 2u);
 }
 
-// spec §1 parser tolerance
+// docs/protocol.md#conventions parser tolerance
 TEST_F(PullClientTest, SingleObjectBodyIsOneEntityWithAWarning)
 {
     ScriptedServer server([](const RawRequest&, RawConnection& c) {
@@ -383,7 +387,7 @@ TEST_F(PullClientTest, SingleObjectBodyIsOneEntityWithAWarning)
     EXPECT_NE(run.report.summary.warnings[0].find("single object"), std::string::npos);
 }
 
-// spec §2.2 rule 3: a malformed known tag fails the run, naming entity and field
+// docs/protocol.md#transit rule 3: a malformed known tag fails the run, naming entity and field
 TEST_F(PullClientTest, BadTransitValueFailsNamingEntityAndField)
 {
     ScriptedServer server([](const RawRequest&, RawConnection& c) {
@@ -399,7 +403,7 @@ TEST_F(PullClientTest, BadTransitValueFailsNamingEntityAndField)
         << run.report.failure->message;
 }
 
-// spec §2.1: _id is always a string
+// docs/protocol.md#reserved-fields: _id is always a string
 TEST_F(PullClientTest, NumericIdFails)
 {
     ScriptedServer server([](const RawRequest&, RawConnection& c) {
@@ -423,7 +427,7 @@ TEST(PullOptionsValidate, PagingNeedsAllThreeContinuationProperties)
     ASSERT_TRUE(validate(o));
     EXPECT_EQ(*validate(o),
               "page_size needs supports_since, is_chronological and is_since_comparable all true "
-              "(spec §3.3)");
+              "(docs/protocol.md#pull-continuation)");
     o.is_chronological = true;
     EXPECT_FALSE(validate(o));
     o.is_since_comparable = false;

@@ -85,7 +85,8 @@ protected:
     DatasetStore datasets{state};
 };
 
-// spec §4.5 worked example: 150 entities, batch_size 100 → 100, 50, then [] with is_last
+// docs/protocol.md#push-example worked example: 150 entities, batch_size 100 → 100, 50, then []
+// with is_last
 TEST_F(PushClientTest, FullSyncHasTheDocumentedRequests)
 {
     load_range(0, 150);
@@ -122,7 +123,7 @@ TEST_F(PushClientTest, FullSyncHasTheDocumentedRequests)
         EXPECT_EQ(r.method, "POST");
         EXPECT_NE(r.head.find("Content-Type: application/json\r\n"), std::string::npos) << r.head;
     }
-    // spec §2.1: pushed entities carry the dataset's reserved fields
+    // docs/protocol.md#reserved-fields: pushed entities carry the dataset's reserved fields
     auto first = nlohmann::json::parse(requests[0].body)[0];
     EXPECT_EQ(first["_id"], "p0");
     EXPECT_EQ(first["_deleted"], false);
@@ -189,7 +190,7 @@ TEST_F(PushClientTest, AHeaderOverridesTheContentType)
     EXPECT_EQ(r.target.rfind("/r?ms_do_skip_empty_data=1&sequence_id=", 0), 0u) << r.target;
 }
 
-// spec §15: some receivers answer 500 to the trailing empty batch
+// docs/protocol.md#real-services: some receivers answer 500 to the trailing empty batch
 TEST_F(PushClientTest, FailingEmptyBatchFailsTheSyncAndTheNextRunIsFullAgain)
 {
     load_range(0, 3);
@@ -228,7 +229,8 @@ TEST_F(PushClientTest, ServiceUnavailableThenSuccessIsRetriedWithTheSameRequestI
     EXPECT_EQ(param(requests[2].target, "previous_request_id"), "1");
 }
 
-// spec §4.4: 409 stops the sync; a full sync restarts from the beginning with a new sequence
+// docs/protocol.md#push-receiver-rules: 409 stops the sync; a full sync restarts from the beginning
+// with a new sequence
 TEST_F(PushClientTest, ConflictStopsAndTheNextRunIsAFullSync)
 {
     load_range(0, 4);
@@ -270,7 +272,8 @@ TEST_F(PushClientTest, BatchFailureFallsBackToSingleEntities)
     EXPECT_EQ(param(requests[5].target, "is_last"), "true");
 }
 
-// spec §4.4: the offset advances only over what the receiver acknowledged
+// docs/protocol.md#push-receiver-rules: the offset advances only over what the receiver
+// acknowledged
 TEST_F(PushClientTest, OffsetStopsAtTheFirstUnacknowledgedEntity)
 {
     load_range(0, 2);

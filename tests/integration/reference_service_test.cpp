@@ -44,7 +44,8 @@ protected:
     BeastTransport transport{ioc, TransportOptions{5s, 5s}};
 };
 
-// spec §4.5: a full sync R1 is_first, R2, R3 empty is_last, then deletion detection
+// docs/protocol.md#push-example: a full sync R1 is_first, R2, R3 empty is_last, then deletion
+// detection
 TEST_F(ReferenceServiceTest, FullSyncOverHttpDetectsDeletions)
 {
     ASSERT_EQ(
@@ -65,7 +66,7 @@ TEST_F(ReferenceServiceTest, FullSyncOverHttpDetectsDeletions)
     EXPECT_EQ(held(), json::parse(R"([{"_id":"x","n":1},{"_id":"y"}])"));
 }
 
-// spec §4.4: out of sequence is 409 with a message
+// docs/protocol.md#push-receiver-rules: out of sequence is 409 with a message
 TEST_F(ReferenceServiceTest, BrokenChainIs409)
 {
     ASSERT_EQ(
@@ -79,7 +80,7 @@ TEST_F(ReferenceServiceTest, BrokenChainIs409)
     EXPECT_EQ(held(), json::array());
 }
 
-// spec §4.1: query values are URL-decoded; booleans are "true" or "false"
+// docs/protocol.md#push-request: query values are URL-decoded; booleans are "true" or "false"
 TEST_F(ReferenceServiceTest, QueryParameters)
 {
     EXPECT_EQ(
@@ -95,7 +96,8 @@ TEST_F(ReferenceServiceTest, QueryParameters)
     EXPECT_EQ(held(), json::parse(R"([{"_id":"e"}])"));
 }
 
-// spec §15: some receivers compare the header exactly; this one takes parameters too
+// docs/protocol.md#real-services: some receivers compare the header exactly; this one takes
+// parameters too
 TEST_F(ReferenceServiceTest, ContentType)
 {
     const std::string body = R"([{"_id":"a"}])";
@@ -133,7 +135,7 @@ TEST_F(ReferenceServiceTest, BadBodiesAre400)
     EXPECT_EQ(get("").head.status, 200) << "still serving";
 }
 
-// spec §5.1: the answer replaces the batch
+// docs/protocol.md#http-transform: the answer replaces the batch
 TEST_F(ReferenceServiceTest, Transform)
 {
     const auto r = exchange("POST", "transform", R"([{"_id":"a","name":"Ann"},{"_id":"b"}])");

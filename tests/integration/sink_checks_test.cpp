@@ -31,7 +31,7 @@ using testing::ScriptedServer;
 enum class Defect {
     none,
     nested_object_500, ///< a receiver writing flat rows crashes on an object value
-    empty_500,         ///< 500 on `[]` (spec §15)
+    empty_500,         ///< 500 on `[]` (docs/protocol.md#real-services)
     deleted_400,       ///< 400 on any `_deleted: true`
     hash_422,          ///< 422 on an entity with `_hash`
     bytes_400,         ///< 400 on a `~b` value
@@ -80,8 +80,8 @@ bool any_string_starts_with(const nlohmann::json& value, std::string_view prefix
 }
 
 /// A json push receiver: correct (incremental requests applied, 409 on a broken request_id
-/// chain in a full sequence, a re-sent last request accepted, spec §4.4) unless `defect` says.
-/// Runs on the scripted server's one thread.
+/// chain in a full sequence, a re-sent last request accepted, docs/protocol.md#push-receiver-rules)
+/// unless `defect` says. Runs on the scripted server's one thread.
 class ScriptedReceiver {
 public:
     explicit ScriptedReceiver(Defect defect) : defect_(defect) {}
@@ -208,7 +208,8 @@ private:
         }
         if (p["is_full"] != "true" || defect_ == Defect::never_409)
             return 200;
-        // spec §4.4: one chain per full sequence; a re-send of its last request is a no-op.
+        // docs/protocol.md#push-receiver-rules: one chain per full sequence; a re-send of its last
+        // request is a no-op.
         const auto& sequence = p["sequence_id"];
         const auto& request_id = p["request_id"];
         if (p["is_first"] == "true") {
@@ -448,8 +449,8 @@ TEST(SinkChecks, TheReferenceServicePassesEverything)
 
 TEST(SinkChecks, ACharsetRejectedWith400IsTiedToTheContentTypeByAProbe)
 {
-    // spec §15: some frameworks answer 400, not 415. sink.content-type shows the same batch
-    // accepted with a charset; every other check is skipped naming it.
+    // docs/protocol.md#real-services: some frameworks answer 400, not 415. sink.content-type shows
+    // the same batch accepted with a charset; every other check is skipped naming it.
     ScriptedServer server([&](const RawRequest& r, RawConnection& c) {
         const bool charset = content_type(r.head).find("charset=") != std::string::npos;
         c.write(ScriptedServer::response(charset ? 200 : 400, charset ? "{}" : "bad media type"));

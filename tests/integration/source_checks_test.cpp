@@ -203,7 +203,8 @@ enum class OpaqueDefect { none, since_inclusive, skips_after_since };
 
 /// A message-queue-like source: entities m1..m12 whose `_updated` is an opaque text offset "1"
 /// .. "12" (as text, "10" sorts before "9"), served in offset order. since names the offset to
-/// continue after, found by position (spec §3.3: opaque values, taken in the order they come).
+/// continue after, found by position (docs/protocol.md#pull-continuation: opaque values, taken in
+/// the order they come).
 std::string opaque_answer(OpaqueDefect defect, const std::string& target)
 {
     auto url = boost::urls::parse_origin_form(target);

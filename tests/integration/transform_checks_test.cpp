@@ -28,18 +28,19 @@ using testing::ScriptedServer;
 /// What is wrong with a broken transform.
 enum class Defect {
     none,
-    bare_object_for_3,    ///< answers a 3-entity batch with its first entity, not an array
-    cut_short_for_3,      ///< streams a 3-entity batch's answer, then dies mid-array
-    garbage_after_3,      ///< a complete array for 3 entities, then an error text
-    empty_500,            ///< 500 on []
-    over_50_413,          ///< 413 on batches of more than 50 entities
-    deleted_500,          ///< 500 when an entity has _deleted: true
-    drops_id,             ///< output entities have no _id
-    numeric_id,           ///< output entities have a number as _id
-    always_500,           ///< 500 on everything
-    no_answer,            ///< closes the connection without answering
-    filters_all,          ///< answers every batch with [] (a filter that keeps nothing)
-    needs_dataset_fields, ///< 400 on an entity without _previous and _ts (spec §15)
+    bare_object_for_3, ///< answers a 3-entity batch with its first entity, not an array
+    cut_short_for_3,   ///< streams a 3-entity batch's answer, then dies mid-array
+    garbage_after_3,   ///< a complete array for 3 entities, then an error text
+    empty_500,         ///< 500 on []
+    over_50_413,       ///< 413 on batches of more than 50 entities
+    deleted_500,       ///< 500 when an entity has _deleted: true
+    drops_id,          ///< output entities have no _id
+    numeric_id,        ///< output entities have a number as _id
+    always_500,        ///< 500 on everything
+    no_answer,         ///< closes the connection without answering
+    filters_all,       ///< answers every batch with [] (a filter that keeps nothing)
+    /// 400 on an entity without _previous and _ts (docs/protocol.md#real-services)
+    needs_dataset_fields,
 };
 
 /// A transform that marks each entity `"transformed": true`, correct unless `defect` says.
@@ -88,7 +89,8 @@ void transform(Defect defect, const RawRequest& request, RawConnection& c)
     if (defect == Defect::bare_object_for_3 && three) {
         c.write(ScriptedServer::response(200, out[0].dump()));
     } else if (defect == Defect::cut_short_for_3 && three) {
-        // spec §15: a streaming service has sent 200, then dies with the array still open
+        // docs/protocol.md#real-services: a streaming service has sent 200, then dies with the
+        // array still open
         const auto part = "[" + out[0].dump() + ",";
         std::ostringstream chunk;
         chunk << std::hex << part.size() << "\r\n" << part << "\r\n";
@@ -238,7 +240,8 @@ TEST(TransformChecks, ACorrectScriptedTransformPassesEverything)
 
 TEST(TransformChecks, ATransformThatNeedsTheDatasetFieldsPassesEverything)
 {
-    // spec §2.1, §15: entities reach a transform with the dataset's _previous and _ts
+    // docs/protocol.md#reserved-fields, #real-services: entities reach a transform with the
+    // dataset's _previous and _ts
     const auto results = run_against(Defect::needs_dataset_fields);
     for (const auto& r : results)
         EXPECT_EQ(r.verdict, Verdict::passed) << r.info.id << ": " << r.message;

@@ -40,7 +40,7 @@ protected:
     std::vector<nlohmann::json> output;
 };
 
-// spec §5.1: batches of batch_size; the answers replace the batches, in order
+// docs/protocol.md#http-transform: batches of batch_size; the answers replace the batches, in order
 TEST_F(TransformClientTest, BatchesThroughTheReferenceTransformInOrder)
 {
     RunningReferenceService service(reference::Dataset{});
@@ -97,7 +97,8 @@ TEST_F(TransformClientTest, CutShortAnswerFailsNamingTheBatchAndAddsNothing)
     EXPECT_EQ(report.summary.entities_out, 0u);
 }
 
-// spec §1 parser tolerance: when emulating, a bare object is one entity, with a warning
+// docs/protocol.md#conventions parser tolerance: when emulating, a bare object is one entity, with
+// a warning
 TEST_F(TransformClientTest, BareObjectAnswerIsOneEntityWithAWarning)
 {
     ScriptedServer server([](const RawRequest&, RawConnection& c) {

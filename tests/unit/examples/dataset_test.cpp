@@ -21,7 +21,8 @@ TEST(Dataset, JsonLinesSkipBlankLines)
     EXPECT_EQ(d.entities()[1].json, R"({"_id":"b","_deleted":true,"_updated":1})");
 }
 
-// spec §3.1: since is exclusive; §3.4: limit caps the page
+// docs/protocol.md#pull-request: since is exclusive; docs/protocol.md#pull-paging: limit caps the
+// page
 TEST(Dataset, AfterIsExclusiveAndLimited)
 {
     auto d =

@@ -55,7 +55,8 @@ std::vector<std::string> ids(const Receiver& receiver)
 
 using Ids = std::vector<std::string>;
 
-// spec §4.4: incremental requests are applied as they come, the last write wins
+// docs/protocol.md#push-receiver-rules: incremental requests are applied as they come, the last
+// write wins
 TEST(Receiver, IncrementalRequestsAreApplied)
 {
     Receiver r;
@@ -64,7 +65,7 @@ TEST(Receiver, IncrementalRequestsAreApplied)
     EXPECT_EQ(r.entities(), json::parse(R"([{"_id":"a","n":0},{"_id":"b","n":2}])"));
 }
 
-// spec §4.4: incremental parameters may be ignored, even without any
+// docs/protocol.md#push-receiver-rules: incremental parameters may be ignored, even without any
 TEST(Receiver, IncrementalWithoutParametersIsApplied)
 {
     Receiver r;
@@ -72,7 +73,8 @@ TEST(Receiver, IncrementalWithoutParametersIsApplied)
     EXPECT_EQ(ids(r), Ids{"a"});
 }
 
-// spec §4.4: batches are re-sent after failures; applying one twice changes nothing
+// docs/protocol.md#push-receiver-rules: batches are re-sent after failures; applying one twice
+// changes nothing
 TEST(Receiver, RedeliveredIncrementalBatchIsIdempotent)
 {
     Receiver r;
@@ -85,7 +87,8 @@ TEST(Receiver, RedeliveredIncrementalBatchIsIdempotent)
     EXPECT_EQ(ids(r), (Ids{"a", "c"}));
 }
 
-// spec §4.3: `_deleted: true` removes the entity; anything but the literal true does not
+// docs/protocol.md#push-full-sync: `_deleted: true` removes the entity; anything but the literal
+// true does not
 TEST(Receiver, DeletedTrueRemovesTheEntity)
 {
     Receiver r;
@@ -99,7 +102,7 @@ TEST(Receiver, DeletedTrueRemovesTheEntity)
               json::parse(R"([{"_id":"b","_deleted":"true"},{"_id":"c","_deleted":false}])"));
 }
 
-// spec §4.2: the empty batch is a no-op success
+// docs/protocol.md#push-empty-batch: the empty batch is a no-op success
 TEST(Receiver, EmptyBatchIsANoOp)
 {
     Receiver r;
@@ -108,7 +111,8 @@ TEST(Receiver, EmptyBatchIsANoOp)
     EXPECT_EQ(ids(r), Ids{"a"});
 }
 
-// spec §4.5, §4.3: R1 is_first, R2, R3 empty is_last; what was not seen is deleted
+// docs/protocol.md#push-example, #push-full-sync: R1 is_first, R2, R3 empty is_last; what was not
+// seen is deleted
 TEST(Receiver, FullSequenceDetectsDeletions)
 {
     Receiver r;
@@ -124,7 +128,8 @@ TEST(Receiver, FullSequenceDetectsDeletions)
               json::parse(R"([{"_id":"a","n":1},{"_id":"b","n":1},{"_id":"c","n":1}])"));
 }
 
-// spec §4.3: a deleted entity in the sequence counts as seen, and stays deleted
+// docs/protocol.md#push-full-sync: a deleted entity in the sequence counts as seen, and stays
+// deleted
 TEST(Receiver, DeletedEntitiesCountAsSeen)
 {
     Receiver r;
@@ -133,7 +138,8 @@ TEST(Receiver, DeletedEntitiesCountAsSeen)
     EXPECT_EQ(ids(r), Ids{"b"});
 }
 
-// spec §4.2: a full run with no entities is one `[]` with is_first and is_last: all deleted
+// docs/protocol.md#push-empty-batch: a full run with no entities is one `[]` with is_first and
+// is_last: all deleted
 TEST(Receiver, EmptyFullSyncDeletesEverything)
 {
     Receiver r;
@@ -142,7 +148,7 @@ TEST(Receiver, EmptyFullSyncDeletesEverything)
     EXPECT_EQ(r.entities(), json::array());
 }
 
-// spec §4.4: the empty batch counts in the request chain
+// docs/protocol.md#push-receiver-rules: the empty batch counts in the request chain
 TEST(Receiver, EmptyBatchCountsInTheChain)
 {
     Receiver r;
@@ -153,7 +159,8 @@ TEST(Receiver, EmptyBatchCountsInTheChain)
     EXPECT_EQ(ids(r), (Ids{"a", "b"}));
 }
 
-// spec §4.4: 409 when previous_request_id is not the last request_id, naming both
+// docs/protocol.md#push-receiver-rules: 409 when previous_request_id is not the last request_id,
+// naming both
 TEST(Receiver, BrokenChainIsAConflict)
 {
     Receiver r;
@@ -174,7 +181,7 @@ TEST(Receiver, BrokenChainIsAConflict)
     EXPECT_EQ(r.post(full("abc", "5", "4"), json::array()).status, 200);
 }
 
-// spec §4.4: is_full may not change within a sequence, either way
+// docs/protocol.md#push-receiver-rules: is_full may not change within a sequence, either way
 TEST(Receiver, IsFullChangingIsAConflict)
 {
     Receiver r;
@@ -190,7 +197,7 @@ TEST(Receiver, IsFullChangingIsAConflict)
     EXPECT_EQ(ids(r), (Ids{"a", "c"}));
 }
 
-// spec §4.4: is_first on a request known not to be the first
+// docs/protocol.md#push-receiver-rules: is_first on a request known not to be the first
 TEST(Receiver, LateIsFirstIsAConflict)
 {
     Receiver r;
@@ -202,7 +209,7 @@ TEST(Receiver, LateIsFirstIsAConflict)
     EXPECT_EQ(ids(r), (Ids{"a", "b"}));
 }
 
-// spec §4.4: without is_first, the sequence must be the active one
+// docs/protocol.md#push-receiver-rules: without is_first, the sequence must be the active one
 TEST(Receiver, UnknownSequenceWithoutIsFirstIsAConflict)
 {
     Receiver r;
@@ -212,7 +219,8 @@ TEST(Receiver, UnknownSequenceWithoutIsFirstIsAConflict)
     EXPECT_EQ(r.entities(), json::array());
 }
 
-// spec §4.4: one full sequence at a time; a new sequence replaces the active one
+// docs/protocol.md#push-receiver-rules: one full sequence at a time; a new sequence replaces the
+// active one
 TEST(Receiver, NewIsFirstReplacesTheActiveSequence)
 {
     Receiver r;
@@ -224,7 +232,8 @@ TEST(Receiver, NewIsFirstReplacesTheActiveSequence)
     EXPECT_EQ(r.entities(), json::parse(R"([{"_id":"b","n":2}])"));
 }
 
-// spec §4.4: an incremental request does not touch the active full sequence
+// docs/protocol.md#push-receiver-rules: an incremental request does not touch the active full
+// sequence
 TEST(Receiver, IncrementalDoesNotTouchTheFullSequence)
 {
     Receiver r;
@@ -286,7 +295,8 @@ TEST(Receiver, ManyEntitiesSurviveTheStore)
     EXPECT_EQ(held.back(), entity("e9999", 19));
 }
 
-// spec §4.4: a re-send of the last request is a no-op, also of the first one
+// docs/protocol.md#push-receiver-rules: a re-send of the last request is a no-op, also of the first
+// one
 TEST(Receiver, ResentLastRequestIsANoOp)
 {
     Receiver r;
@@ -302,7 +312,8 @@ TEST(Receiver, ResentLastRequestIsANoOp)
     EXPECT_EQ(r.post(full("S", "R1"), json{entity("a")}).status, 409);
 }
 
-// spec §4.3, §4.4: a re-sent is_last after completion does not delete a second time
+// docs/protocol.md#push-full-sync, #push-receiver-rules: a re-sent is_last after completion does
+// not delete a second time
 TEST(Receiver, ResentIsLastDoesNotDeleteAgain)
 {
     Receiver r;
@@ -328,7 +339,7 @@ TEST(Receiver, FullRequestNeedsSequenceAndRequestId)
     EXPECT_EQ(r.entities(), json::array());
 }
 
-// spec §4.1: the body is a JSON array of entities with string `_id`
+// docs/protocol.md#push-request: the body is a JSON array of entities with string `_id`
 TEST(Receiver, BodyMustBeAnArrayOfEntitiesWithStringId)
 {
     Receiver r;
@@ -344,7 +355,8 @@ TEST(Receiver, BodyMustBeAnArrayOfEntitiesWithStringId)
     EXPECT_EQ(r.entities(), json::array()); // entity "a" of a rejected batch is not applied
 }
 
-// spec §5.1: same order, each entity with `transformed` and `field_count` added
+// docs/protocol.md#http-transform: same order, each entity with `transformed` and `field_count`
+// added
 TEST(ReferenceTransform, AddsTwoFields)
 {
     const auto in = json::parse(R"([{"_id":"b","x":1,"y":[2],"_updated":5},

@@ -68,7 +68,7 @@ TransitValue text_value(TransitTag tag, std::string text)
 constexpr std::string_view kIsoForms = "is not one of the four ISO-8601 forms YYYY-MM-DD[Z] or "
                                        "YYYY-MM-DDTHH:MM:SS[.fffffffff]Z";
 
-// ---- not transit (spec §2.2 rules 2, 4, 5, 7) ----
+// ---- not transit (docs/protocol.md#transit rules 2, 4, 5, 7) ----
 
 TEST(TransitDecode, ShortOrUntaggedStringsAreNotTransit)
 {
@@ -114,7 +114,7 @@ TEST(TransitDecode, EmptyPayloadIsAnErrorForEveryTag)
     EXPECT_EQ(error_of("~:"), "transit value \"~:\" has an empty payload");
 }
 
-// ---- ~t (spec §2.2 rule 6) ----
+// ---- ~t (docs/protocol.md#transit rule 6) ----
 
 TEST(TransitDecode, DateOnlyIsMidnight)
 {
@@ -446,7 +446,7 @@ TEST(TransitCheck, AgreesWithDecodeOnEveryInput)
     }
 }
 
-// ---- encoding (spec §2.2 encoding rules) ----
+// ---- encoding (docs/protocol.md#transit encoding rules) ----
 
 TEST(TransitEncode, DatetimeStripsTrailingFractionZeros)
 {

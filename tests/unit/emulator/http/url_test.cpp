@@ -13,7 +13,8 @@ std::string ok(const UrlResult& r)
     return std::get<std::string>(r);
 }
 
-// spec §1.1: both "entities" and "/entities" resolve below a base ending in '/'
+// docs/protocol.md#url-resolution: both "entities" and "/entities" resolve below a base ending in
+// '/'
 TEST(JoinUrl, RelativeAndRootedPathsBelowMicroserviceBase)
 {
     EXPECT_EQ(ok(join_url("http://crm:5000/", "get_contacts")), "http://crm:5000/get_contacts");
@@ -38,7 +39,7 @@ TEST(JoinUrl, BadBaseIsAnError)
               "ERROR: base URL 'not a url' is not a valid absolute URL");
 }
 
-// spec §1.1 url_pattern
+// docs/protocol.md#url-resolution url_pattern
 TEST(UrlPattern, ReplacesPercentSOrAppends)
 {
     EXPECT_EQ(apply_url_pattern("http://host:5000/api/%s", "entities"),
@@ -48,7 +49,7 @@ TEST(UrlPattern, ReplacesPercentSOrAppends)
     EXPECT_EQ(apply_url_pattern("http://h/%s?x=1", "e"), "http://h/e?x=1");
 }
 
-// spec §1: Sesam's parameters are added to the URL's own query string
+// docs/protocol.md#conventions: Sesam's parameters are added to the URL's own query string
 TEST(AddQueryParams, KeepsExistingQueryString)
 {
     EXPECT_EQ(ok(add_query_params("http://h/?ms_url=a&ms_do_skip_empty_data=1", {{"since", "5"}})),
@@ -58,7 +59,8 @@ TEST(AddQueryParams, KeepsExistingQueryString)
     EXPECT_EQ(ok(add_query_params("http://h/entities", {})), "http://h/entities");
 }
 
-// spec §3.1/§3.7: strings URL-encoded; '+' must not be read back as a space
+// docs/protocol.md#pull-request, #pull-example: strings URL-encoded; '+' must not be read back as a
+// space
 TEST(AddQueryParams, FormEncodesLikePythonRequests)
 {
     EXPECT_EQ(ok(add_query_params("http://h/e", {{"since", "2024-01-02T09:00:00Z"}})),

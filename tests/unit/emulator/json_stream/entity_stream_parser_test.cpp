@@ -294,7 +294,8 @@ TEST(EntityStreamParser, SingleObjectIsOneEntity)
 
 TEST(EntityStreamParser, ObjectWrapperIsASingleObject)
 {
-    // spec §3.2: {"result":[...]} is not the protocol; the tolerant parser sees one entity.
+    // docs/protocol.md#pull-response: {"result":[...]} is not the protocol; the tolerant parser
+    // sees one entity.
     const Outcome out = parse(R"({"result":[{"_id":"a"},{"_id":"b"}]})");
     ASSERT_FALSE(out.error_offset) << out.error;
     ASSERT_EQ(out.entities.size(), 1U);

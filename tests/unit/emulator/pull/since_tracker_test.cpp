@@ -14,7 +14,7 @@ SinceValue str(const char* s)
     return SinceValue::string(s);
 }
 
-// spec §3.3 strategy selection order
+// docs/protocol.md#pull-continuation strategy selection order
 TEST(ChooseStrategy, FollowsTheDocumentedOrder)
 {
     EXPECT_EQ(choose_strategy(false, false, true), SinceStrategy::none);
@@ -25,7 +25,8 @@ TEST(ChooseStrategy, FollowsTheDocumentedOrder)
     EXPECT_EQ(choose_strategy(true, false, false), SinceStrategy::none);
 }
 
-// spec §3.1: since only with supports_since and a stored offset or an initial value
+// docs/protocol.md#pull-request: since only with supports_since and a stored offset or an initial
+// value
 TEST(FirstSince, NeverWithoutAStrategy)
 {
     SinceTracker t(SinceStrategy::none, num("5"), str("x"));
@@ -40,7 +41,7 @@ TEST(FirstSince, StoredOffsetBeatsInitialValue)
         SinceTracker(SinceStrategy::chronological, std::nullopt, std::nullopt).first_since());
 }
 
-// spec §3.3 max: the largest value seen, not the last
+// docs/protocol.md#pull-continuation max: the largest value seen, not the last
 TEST(MaxStrategy, StoresTheLargestValueSeen)
 {
     SinceTracker t(SinceStrategy::max, std::nullopt, std::nullopt);
@@ -93,7 +94,8 @@ TEST(MaxStrategy, NothingSeenLeavesStoredOffset)
     EXPECT_FALSE(t.offset_on_success());
 }
 
-// spec §3.3 chronological: the offset follows the last entity; checkpoints during the run
+// docs/protocol.md#pull-continuation chronological: the offset follows the last entity; checkpoints
+// during the run
 TEST(ChronologicalStrategy, FollowsTheLastEntityAndCheckpoints)
 {
     SinceTracker t(SinceStrategy::chronological, std::nullopt, std::nullopt, 3);

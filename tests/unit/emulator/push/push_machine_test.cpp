@@ -64,7 +64,8 @@ std::vector<std::string> ids(const std::vector<Sent>& sent)
     return out;
 }
 
-// spec §4.5: 150 entities, batch_size 100 -> 100, 50, then the empty batch with is_last
+// docs/protocol.md#push-example: 150 entities, batch_size 100 -> 100, 50, then the empty batch with
+// is_last
 TEST(PushMachine, WorkedFullExample)
 {
     PushMachine machine("seq", true, 150, PushSettings{});
@@ -107,7 +108,8 @@ TEST(PushMachine, WorkedFullExample)
     EXPECT_EQ(out.retries, 0U);
 }
 
-// spec §4.5: incremental, 3 changes, then the empty batch (§4.2 default: on)
+// docs/protocol.md#push-example: incremental, 3 changes, then the empty batch (on by default:
+// docs/protocol.md#push-empty-batch)
 TEST(PushMachine, WorkedIncrementalExample)
 {
     PushMachine machine("seq", false, 3, PushSettings{});
@@ -127,7 +129,7 @@ TEST(PushMachine, WorkedIncrementalExample)
     EXPECT_EQ(machine.outcome().acknowledged_prefix, 3U);
 }
 
-// spec §4.2 [UNCONFIRMED]: the one empty request carries both flags
+// docs/protocol.md#push-empty-batch [UNCONFIRMED]: the one empty request carries both flags
 TEST(PushMachine, EmptyFullSyncIsOneRequestWithFirstAndLast)
 {
     PushMachine machine("seq", true, 0, PushSettings{});
@@ -159,7 +161,7 @@ TEST(PushMachine, EmptyIncrementalSyncSendsOnlyTheTrailingBatchIfAny)
     EXPECT_TRUE(without.outcome().ok());
 }
 
-// spec §4.2: the trailing batch in incremental syncs is configurable
+// docs/protocol.md#push-empty-batch: the trailing batch in incremental syncs is configurable
 TEST(PushMachine, IncrementalWithoutTrailingBatchEndsAfterData)
 {
     PushMachine machine(
@@ -172,7 +174,7 @@ TEST(PushMachine, IncrementalWithoutTrailingBatchEndsAfterData)
     EXPECT_EQ(machine.outcome().acknowledged_prefix, 5U);
 }
 
-// spec §4.4 batch_retries
+// docs/protocol.md#push-receiver-rules batch_retries
 TEST(PushMachine, RetriesRepeatTheRequestWithTheSameParams)
 {
     PushMachine machine("seq", true, 2, PushSettings{.batch_retries = 2});
@@ -192,7 +194,8 @@ TEST(PushMachine, RetriesRepeatTheRequestWithTheSameParams)
     EXPECT_EQ(machine.outcome().retries, 2U);
 }
 
-// spec §4.4 fallback_to_single_entities_on_batch_fail, spec §12: one-element arrays
+// docs/protocol.md#push-receiver-rules fallback_to_single_entities_on_batch_fail,
+// docs/protocol.md#defaults: one-element arrays
 TEST(PushMachine, FallbackSendsEachEntityOnceWithNewRequestIds)
 {
     PushMachine machine(
@@ -252,7 +255,7 @@ TEST(PushMachine, BatchOfOneIsNotSentAgainAlone)
     EXPECT_EQ(machine.outcome().acknowledged_prefix, 2U);
 }
 
-// spec §4.4 max_consecutive_write_errors
+// docs/protocol.md#push-receiver-rules max_consecutive_write_errors
 TEST(PushMachine, SkipBelowTheErrorLimit)
 {
     PushMachine machine(
@@ -293,7 +296,8 @@ TEST(PushMachine, StopsAtTheErrorLimit)
     EXPECT_EQ(two.outcome().failed, (std::vector<std::size_t>{1, 3, 4}));
 }
 
-// spec §4.2: without its acknowledged trailing batch the receiver never sees is_last
+// docs/protocol.md#push-empty-batch: without its acknowledged trailing batch the receiver never
+// sees is_last
 TEST(PushMachine, TrailingBatchFailureStopsTheSync)
 {
     PushMachine machine(
@@ -310,7 +314,7 @@ TEST(PushMachine, TrailingBatchFailureStopsTheSync)
     EXPECT_FALSE(out.ok());
 }
 
-// spec §4.4: 409 stops the sync at once
+// docs/protocol.md#push-receiver-rules: 409 stops the sync at once
 TEST(PushMachine, ConflictStopsWithoutRetry)
 {
     PushMachine first("seq", true, 10, PushSettings{.batch_size = 4});

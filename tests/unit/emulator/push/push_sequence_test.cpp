@@ -23,7 +23,7 @@ bool is_uuid4(std::string_view id)
     return id[14] == '4' && std::string_view("89ab").find(id[19]) != id.npos;
 }
 
-// spec §4.1 order, §12: flags only when true
+// docs/protocol.md#push-request, #defaults: the parameter order, and flags only when true
 TEST(PushParamsQuery, SendsEveryParameterInTheDocumentedOrder)
 {
     const PushParams p{.sequence_id = "s",
@@ -62,7 +62,7 @@ TEST(PushParamsQuery, IsLastWithoutIsFirst)
                      {"is_last", "true"}}));
 }
 
-// spec §4.5, the full sync driven through the sequence alone
+// docs/protocol.md#push-example, the full sync driven through the sequence alone
 TEST(PushSequence, WorkedFullExample)
 {
     PushSequence seq("seq", true);
@@ -89,7 +89,7 @@ TEST(PushSequence, WorkedFullExample)
     EXPECT_EQ(seq.last_acknowledged(), "3");
 }
 
-// spec §4.1: is_first and is_last only in full syncs
+// docs/protocol.md#push-request: is_first and is_last only in full syncs
 TEST(PushSequence, IncrementalNeverSendsFirstOrLast)
 {
     PushSequence seq("seq", false);
@@ -144,7 +144,7 @@ TEST(PushSequence, RequestIdsCountInDecimal)
     EXPECT_EQ(id, "12");
 }
 
-// spec §4.1, §12: sequence_id is a UUIDv4
+// docs/protocol.md#push-request, #defaults: sequence_id is a UUIDv4
 TEST(NewSequenceId, IsCanonicalLowerCaseUuidVersion4)
 {
     EXPECT_TRUE(is_uuid4("3f0c2a1e-9b7d-4c11-a2e4-0123456789ab"));

@@ -135,7 +135,7 @@ TEST(EntityHash, OnlyIdAndDeletedOfTheReservedFieldsCount)
     EXPECT_EQ(entity_hash(R"({"_updated":7,"_id":"a","_previous":6,"_ts":1,"_hash":"ff","x":1,
                              "_filtered":true,"_foo":{"bar":[1]},"_":0})"),
               hash);
-    // spec §2.1: reserved only at the root
+    // docs/protocol.md#reserved-fields: reserved only at the root
     EXPECT_NE(entity_hash(R"({"_id":"a","x":1,"y":{"_updated":1}})"),
               entity_hash(R"({"_id":"a","x":1,"y":{}})"));
 }

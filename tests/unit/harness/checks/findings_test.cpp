@@ -6,7 +6,8 @@
 namespace sesam::harness {
 namespace {
 
-constexpr CheckInfo kInfo{"source.test", Role::source, Severity::error, "a test", "§0"};
+constexpr CheckInfo kInfo{
+    "source.test", Role::source, Severity::error, "a test", "docs/protocol.md#how-to-read"};
 
 Evidence numbered(std::size_t i)
 {

@@ -1,5 +1,5 @@
 // Reading a node configuration: the loader, variables and secrets, conditionals, the plan,
-// namespaces and URL joining (sesam-config.md).
+// namespaces and URL joining (docs/protocol.md#config-systems, #config-pipes, #config-variables).
 #include "harness/node/config.hpp"
 #include "harness/node/node_runner.hpp"
 #include "harness/node/plan.hpp"
@@ -184,7 +184,8 @@ TEST_F(NodeConfigTest, SystemLocalSecretsWinAndSecretsOutsideSystemsAreRefused)
     write("expected/p.json", "[]"); // the dtl stands in
     EXPECT_EQ(error_of([&] { plan_of(sources); }),
               "pipes/p.conf.json: /source/entities/0/_id: $SECRET(key) is allowed only in systems "
-              "(sesam-config.md §3.1: secrets apply to system configuration entities)");
+              "(docs/protocol.md#config-variables-where: secrets apply to system configuration "
+              "entities)");
 }
 
 TEST_F(NodeConfigTest, EveryUndefinedNameIsListedOnceEach)

@@ -1,5 +1,5 @@
 // py::parse, py::dumps and py::float_repr against Debian's Python (/usr/bin/python3), whose json
-// module sesam-py uses to read and write expected files (sesam-config.md §4.4).
+// module sesam-py uses to read and write expected files (docs/protocol.md#config-update).
 #include "harness/node/python_json.hpp"
 #include "tests/support/scripted_server.hpp"
 

@@ -1,5 +1,5 @@
 // python_unified_diff: hand-checked cases, then random pairs compared with the real
-// difflib.unified_diff run by /usr/bin/python3 (sesam-config.md §4.3, step 6).
+// difflib.unified_diff run by /usr/bin/python3 (docs/protocol.md#config-verify, step 6).
 #include "harness/node/unified_diff.hpp"
 #include "tests/support/scripted_server.hpp"
 

@@ -1,5 +1,5 @@
-// sesam-py's verify and update rules (sesam-config.md §4.3, §4.4), each with a case that fails
-// without the code that implements it; update's bytes against Debian's Python.
+// sesam-py's verify and update rules (docs/protocol.md#config-verify, #config-update), each with a
+// case that fails without the code that implements it; update's bytes against Debian's Python.
 #include "harness/node/config.hpp"
 #include "harness/node/test_spec.hpp"
 #include "harness/node/verifier.hpp"
@@ -433,7 +433,7 @@ TEST(VerifierPythonTest, UpdateBytesAreWhatPythonWrites)
         fs::temp_directory_path() / ("sesam-update-bytes-" + std::to_string(::getpid()));
     fs::create_directories(folder);
     std::ofstream(folder / "current.json") << current;
-    // The oracle: sesam-py's update steps, written here from §4.4 of sesam-config.md.
+    // The oracle: sesam-py's update steps, written here from docs/protocol.md#config-update.
     std::ofstream(folder / "oracle.py") << R"(import json, sys
 from decimal import Decimal
 ascii_mode, html = sys.argv[2] == "1", sys.argv[3] == "1"
