@@ -43,6 +43,7 @@ Command add_replay_command(CLI::App& app);
 Command add_plan_command(CLI::App& app);
 Command add_run_command(CLI::App& app);
 Command add_dataset_command(CLI::App& app);
+Command add_report_command(CLI::App& app);
 Command add_test_command(CLI::App& app);
 Command add_load_command(CLI::App& app);
 

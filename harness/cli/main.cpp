@@ -39,7 +39,8 @@ int main(int argc, char** argv)
                                   add_run_command(app),
                                   add_dataset_command(app),
                                   add_test_command(app),
-                                  add_load_command(app)};
+                                  add_load_command(app),
+                                  add_report_command(app)};
 
     try {
         app.parse(argc, argv);
