@@ -56,7 +56,11 @@ void add_service_options(CLI::App& cmd, ServiceArgs& args)
     cmd.add_option("--env", args.env, "KEY=VALUE for the service (repeatable)")
         ->allow_extra_args(false);
     cmd.add_option("--env-file", args.env_file, "A file of KEY=VALUE lines for the service");
-    cmd.add_option("--image", args.image, "Run the service from this container image (docker)");
+    cmd.add_option("--image",
+                   args.image,
+                   "Run the service from this container image (docker), its port published on "
+                   "127.0.0.1 at the URL's port (on every interface when the URL's host is not "
+                   "loopback, e.g. a Docker-in-Docker service)");
     cmd.add_option("--port", args.port, "The port the container listens on (with --image)");
     cmd.add_option("--docker-arg", args.docker_args, "An extra docker run argument (repeatable)")
         ->allow_extra_args(false);

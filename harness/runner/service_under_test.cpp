@@ -3,6 +3,7 @@
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -17,6 +18,7 @@
 #include <functional>
 #include <mutex>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sstream>
 #include <string_view>
@@ -430,6 +432,23 @@ Target parse_target(const std::string& url)
     return target;
 }
 
+/// Every address of `target` is a loopback one (127.0.0.0/8, ::1).
+bool loopback_only(const Target& target)
+{
+    for (const auto& a : target.addresses) {
+        if (a.ss_family == AF_INET) {
+            const auto* in = reinterpret_cast<const sockaddr_in*>(&a);
+            if ((ntohl(in->sin_addr.s_addr) >> 24) != 127)
+                return false;
+        } else if (a.ss_family == AF_INET6) {
+            const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a);
+            if (!IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+                return false;
+        }
+    }
+    return true;
+}
+
 int ms_until(Clock::time_point deadline)
 {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
@@ -647,13 +666,17 @@ struct ServiceUnderTest::Impl {
         start_child("/bin/sh", {"sh", "-c", *spec.command}, &env);
     }
 
-    void start_container(unsigned short host_port, const std::atomic<bool>* interrupted)
+    /// Publishes the container's port on loopback, or on every interface when the URL names
+    /// a host that is not loopback (the user asked for it: a Docker-in-Docker service host).
+    void
+    start_container(unsigned short host_port, bool loopback, const std::atomic<bool>* interrupted)
     {
         docker = find_on_path("docker");
         if (docker.empty())
             throw ServiceStartError("docker not found on PATH");
         std::vector<std::string> args{"docker", "run", "-d", "--rm", "-p"};
-        args.push_back("127.0.0.1:" + std::to_string(host_port) + ":" +
+        args.push_back(std::string(loopback ? "127.0.0.1:" : "0.0.0.0:") +
+                       std::to_string(host_port) + ":" +
                        std::to_string(spec.container_port.value_or(host_port)));
         for (const auto& [key, value] : spec.env) {
             args.emplace_back("-e");
@@ -801,7 +824,7 @@ std::unique_ptr<ServiceUnderTest> ServiceUnderTest::start(const ServiceSpec& spe
         service->impl_->start_command();
         service->impl_->sampler = UsageSampler::process_group(service->impl_->child.pid);
     } else {
-        service->impl_->start_container(target.port, interrupted);
+        service->impl_->start_container(target.port, loopback_only(target), interrupted);
         service->impl_->sample_container();
     }
     service->impl_->wait_ready(target, interrupted);

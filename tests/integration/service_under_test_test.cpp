@@ -521,6 +521,23 @@ TEST(ServiceUnderTestDocker, ContainerPortDefaultsToTheUrlPort)
               (Args{"run", "-d", "--rm", "-p", "127.0.0.1:" + port + ":" + port, "img"}));
 }
 
+TEST(ServiceUnderTestDocker, AUrlHostThatIsNotLoopbackPublishesOnEveryInterface)
+{
+    // A Docker-in-Docker CI job reaches the container at the "docker" service's host: a URL
+    // naming a host that is not loopback publishes the port on 0.0.0.0 (192.0.2.1 is a
+    // documentation address that nothing answers on; readiness fails, the arguments are seen).
+    const DockerStub docker;
+    const Listener listener;
+    ServiceSpec spec = image_spec(listener, "img");
+    spec.container_port.reset();
+    spec.env.clear();
+    spec.docker_args.clear();
+    spec.url = "http://192.0.2.1:5999/entities";
+    spec.ready_timeout = milliseconds(200);
+    EXPECT_FALSE(start_error(spec).empty());
+    EXPECT_EQ(docker.calls().at(0), (Args{"run", "-d", "--rm", "-p", "0.0.0.0:5999:5999", "img"}));
+}
+
 TEST(ServiceUnderTestDocker, ExitedContainerIsSeenThroughInspect)
 {
     const DockerStub docker;
