@@ -244,4 +244,9 @@ std::unique_ptr<Reporter> make_junit_reporter(std::string path)
     return std::make_unique<JunitReporter>(std::move(path));
 }
 
+std::string xml_attribute(std::string_view text)
+{
+    return attr(text);
+}
+
 } // namespace sesam::harness

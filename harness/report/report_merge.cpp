@@ -1,5 +1,7 @@
 #include "harness/report/report_merge.hpp"
 
+#include "harness/report/reporter.hpp"
+
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -18,27 +20,6 @@ double attribute(const std::string& tag, const std::string& name)
     if (!std::regex_search(tag, m, pattern))
         return 0;
     return std::strtod(m[1].str().c_str(), nullptr);
-}
-
-std::string escape_attribute(const std::string& text)
-{
-    std::string out;
-    for (const char c : text) {
-        switch (c) {
-        case '&':
-            out += "&amp;";
-            break;
-        case '<':
-            out += "&lt;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        default:
-            out += c;
-        }
-    }
-    return out;
 }
 
 } // namespace
@@ -84,7 +65,7 @@ std::string merge_junit(const std::vector<ReportText>& reports, const std::strin
     return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" "
                        "skipped=\"{}\" time=\"{:.3f}\">\n{}</testsuites>\n",
-                       escape_attribute(name),
+                       xml_attribute(name),
                        static_cast<long long>(tests),
                        static_cast<long long>(failures),
                        static_cast<long long>(errors),

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sesam::harness {
@@ -45,6 +46,9 @@ std::unique_ptr<Reporter> make_console_reporter(std::FILE* out,
 /// testcases with a `<system-out>` note. The service output tail goes into each testsuite's
 /// `<system-err>`. Characters XML 1.0 forbids become `\uXXXX` (controls) or U+FFFD (invalid UTF-8).
 std::unique_ptr<Reporter> make_junit_reporter(std::string path);
+
+/// `text` escaped for an XML attribute value, as the JUnit reporter writes it.
+std::string xml_attribute(std::string_view text);
 
 /// JSON, streamed as the run goes: `{"run": …, "checks": [ … ], "summary": …}` with one check
 /// object per line, flushed as it finishes (a crashed run leaves the checks done so far). The
