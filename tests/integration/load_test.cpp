@@ -189,8 +189,10 @@ TEST_F(LoadCommandTest, AGreedyServiceShowsItsMemoryBesideTheStreamingReference)
     const auto port = std::to_string(free_port());
     const auto reference =
         peak(kBinary + " serve --quiet --threads 1 --port " + port, port, "reference.json");
+    // A port of its own (one freed by the first run could be taken meanwhile by another test).
+    const auto other = std::to_string(free_port());
     const auto greedy =
-        peak(std::string(SESAM_GREEDY_BINARY) + " --port " + port, port, "greedy.json");
+        peak(std::string(SESAM_GREEDY_BINARY) + " --port " + other, other, "greedy.json");
 #if !defined(__SANITIZE_ADDRESS__) // the sanitizers' quarantine keeps freed memory too
     EXPECT_GT(greedy, reference + 20.0) << "greedy " << greedy << ", reference " << reference;
 #endif
