@@ -112,7 +112,7 @@ struct Receiver::Db {
     struct Close {
         void operator()(sqlite3* db) const { sqlite3_close(db); }
     };
-    std::unique_ptr<sqlite3, Close> handle;
+    std::unique_ptr<sqlite3, Close> handle; ///< declared first: closed after the statements
     std::optional<Statement> begin, commit, upsert, upsert_seen, remove, forget_unseen, all;
 
     Db()
@@ -141,17 +141,6 @@ struct Receiver::Db {
         remove.emplace(db, "DELETE FROM held WHERE id = ?1");
         forget_unseen.emplace(db, "DELETE FROM held WHERE seen != ?1");
         all.emplace(db, "SELECT json FROM held ORDER BY id"); // BINARY: std::string's order
-    }
-    ~Db()
-    {
-        // The statements go before the connection.
-        all.reset();
-        forget_unseen.reset();
-        remove.reset();
-        upsert_seen.reset();
-        upsert.reset();
-        commit.reset();
-        begin.reset();
     }
     Db(const Db&) = delete;
     Db& operator=(const Db&) = delete;

@@ -1303,11 +1303,14 @@ memory_sync(CheckContext& ctx, ServiceMemory& memory, std::size_t per_batch, std
     memory.open_window();
     while (run.sent < bytes) {
         auto batch = Json::array();
+        std::uint64_t batch_bytes = 1; // `[`, then each entity and its `,` or `]`
         for (std::size_t i = 0; i < per_batch && run.sent < bytes; ++i) {
             batch.push_back(session(ctx).dataset.version(memory_content(++run.entities)));
-            run.sent += batch.back().dump().size() + 1;
+            const auto size = batch.back().dump().size() + 1;
+            batch_bytes += size;
+            run.sent += size;
         }
-        run.largest = std::max<std::uint64_t>(run.largest, batch.dump().size());
+        run.largest = std::max(run.largest, batch_bytes);
         const auto& r = push(ctx, sequence, batch);
         if (!run.first)
             run.first = &r;

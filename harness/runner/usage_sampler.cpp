@@ -274,22 +274,15 @@ void UsageSampler::open_window()
         out.flush();
         return out.good();
     };
-    bool all_reset = false;
-    if (t.pgid > 0) {
-        bool found = false;
-        all_reset = true;
-        // "5" resets VmHWM to the current resident set (proc(5), clear_refs).
-        for (const auto pid : process_group_figures(t.pgid, found).pids)
-            all_reset = reset("/proc/" + std::to_string(pid) + "/clear_refs", "5") && all_reset;
-        all_reset = all_reset && found;
-    } else if (t.memory) {
-        bool found = false;
-        all_reset = true;
-        for (const auto pid : cgroup_process_figures(*t.memory, found).pids)
-            all_reset = reset("/proc/" + std::to_string(pid) + "/clear_refs", "5") && all_reset;
-        all_reset = all_reset && found;
-    }
-    // Otherwise the 10 ms samples of the current figure decide.
+    bool found = false;
+    const auto pids = t.pgid > 0 ? process_group_figures(t.pgid, found).pids
+                      : t.memory ? cgroup_process_figures(*t.memory, found).pids
+                                 : std::vector<pid_t>{};
+    // "5" resets VmHWM to the current resident set (proc(5), clear_refs). Where one cannot be
+    // reset, the 10 ms samples of the current figure decide.
+    bool all_reset = found;
+    for (const auto pid : pids)
+        all_reset = reset("/proc/" + std::to_string(pid) + "/clear_refs", "5") && all_reset;
     t.marks_reset = all_reset;
     {
         std::lock_guard lock(mutex_);
