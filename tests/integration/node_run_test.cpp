@@ -256,8 +256,8 @@ TEST_F(NodeRunTest, AnImageIsRunWithTheSystemsPortsEnvironmentAndLimits)
     const auto pid = path("pid");
     write("bin/docker",
           "#!/bin/sh\n"
-          "for a in \"$@\"; do printf '%s\\n' \"$a\" >> " +
-              calls + "; done; echo -- >> " + calls +
+          "s=''; for a in \"$@\"; do s=\"$s$a\n\"; done; printf \"%s--\\n\" \"$s\" >> " +
+              calls +
               "\n"
               "case \"$1\" in\n"
               "run) port=$(printf '%s\\n' \"$@\" | sed -n "

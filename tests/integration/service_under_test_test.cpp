@@ -414,10 +414,10 @@ public:
         write_text(
             dir_ / "docker",
             "#!/bin/sh\n"
-            "for a in \"$@\"; do printf '%s\\n' \"$a\" >> '" +
-                log +
-                "'; done\n"
-                "echo -- >> '" +
+            // One write per call: the `logs --follow` child runs beside `inspect` and `rm`, and
+            // line-by-line appends from two calls would interleave.
+            "s=''; for a in \"$@\"; do s=\"$s$a\n\"; done\n"
+            "printf \"%s--\\n\" \"$s\" >> '" +
                 log +
                 "'\n"
                 "case \"$1\" in\n"
