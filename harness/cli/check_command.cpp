@@ -470,8 +470,10 @@ Command add_check_command(CLI::App& app)
                   "Also run the fault checks: cut connections, batches delivered twice, a full\n"
                   "sync abandoned halfway (ids *.fault.*), after the role's other checks");
     add_http_options(*cmd, args->http, kTestReadTimeout);
-    cmd->add_option(
-           "--report", args->reports, "Also write a report: junit:PATH or json:PATH (repeatable)")
+    cmd->add_option("--report",
+                    args->reports,
+                    "Also write a report: junit:PATH, json:PATH or html:PATH (a self-contained "
+                    "page with copyable curl commands) (repeatable)")
         ->allow_extra_args(false);
     cmd->add_option(
            "--only", args->only, "Run only checks whose id matches (repeatable; * is a wildcard)")

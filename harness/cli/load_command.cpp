@@ -9,6 +9,7 @@
 #include "harness/cli/node_options.hpp"
 #include "harness/cli/service_options.hpp"
 #include "harness/load/load_runner.hpp"
+#include "harness/report/html_report.hpp"
 #include "harness/report/report_file.hpp"
 #include "harness/runner/service_under_test.hpp"
 
@@ -17,7 +18,14 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace sesam::harness {
 
@@ -68,18 +76,28 @@ std::string latency_line(const LatencyHistogram& h)
                        ms(h.max()));
 }
 
-/// The report's name for the only form `load` writes: `json:PATH`.
-std::string json_report_path(const std::string& spec)
+/// A report `load` writes: `json:PATH` or `html:PATH`.
+struct LoadReport {
+    bool html = false;
+    std::string path;
+
+    std::string_view what() const { return html ? "HTML report" : "JSON report"; }
+};
+
+LoadReport load_report(const std::string& spec)
 {
-    if (spec.rfind("json:", 0) != 0 || spec.size() == 5)
-        throw UsageError("--report " + spec + ": load writes json:PATH");
-    const auto path = spec.substr(5);
+    const auto colon = spec.find(':');
+    const auto kind = spec.substr(0, colon);
+    if (colon == std::string::npos || colon + 1 == spec.size() ||
+        (kind != "json" && kind != "html"))
+        throw UsageError("--report " + spec + ": load writes json:PATH or html:PATH");
+    LoadReport report{kind == "html", spec.substr(colon + 1)};
     try {
-        check_report_path(path, "JSON report");
+        check_report_path(report.path, report.what());
     } catch (const std::invalid_argument& e) {
         throw UsageError(std::string(e.what()) + " (--report)");
     }
-    return path;
+    return report;
 }
 
 int run_load_command(const LoadArgs& args)
@@ -111,9 +129,9 @@ int run_load_command(const LoadArgs& args)
                    "time (docs/protocol.md#push-receiver-rules), so expect 409s: put {{pipe}} in "
                    "the URL to give each pipe its own (e.g. /receivers/pipe-{{pipe}}/entities)\n",
                    o.concurrency);
-    std::vector<std::string> reports;
+    std::vector<LoadReport> reports;
     for (const auto& r : args.reports)
-        reports.push_back(json_report_path(r));
+        reports.push_back(load_report(r));
     const auto redactor = args.http.redactor();
 
     std::vector<std::string> entities;
@@ -141,17 +159,21 @@ int run_load_command(const LoadArgs& args)
     }
     const double service_cpu_before = service ? service->usage().cpu_seconds : 0;
 
-    fmt::print(
-        "load: {} {}, {} {}, {}{}\n",
-        args.role,
-        redactor.redact(args.url),
+    const std::string description = fmt::format(
+        "{} {}, {}{}",
         o.concurrency,
         o.concurrency == 1 ? "pipe" : "pipes at once",
         o.role == Role::source
             ? (o.page_size ? fmt::format("pages of {}", o.page_size) : std::string("full pulls"))
             : fmt::format("{} entities in batches of {}", entities.size(), o.batch_size),
         o.duration ? fmt::format(", for {:.0f} s", args.duration) : "");
-    const auto figures = run_load(o, entities, &signals.flag());
+    fmt::print("load: {} {}, {}\n", args.role, redactor.redact(args.url), description);
+    auto figures = run_load(o, entities, &signals.flag());
+    // Error kinds may quote the service (a reason phrase): every output shows them redacted.
+    std::map<std::string, std::uint64_t> errors;
+    for (const auto& [kind, count] : figures.errors)
+        errors[redactor.redact(kind)] += count;
+    figures.errors = std::move(errors);
     std::optional<ServiceUsage> usage;
     if (service)
         usage = service->usage();
@@ -165,7 +187,7 @@ int run_load_command(const LoadArgs& args)
                figures.requests,
                figures.error_count());
     for (const auto& [kind, count] : figures.errors)
-        fmt::print("load:   {} × {}\n", count, redactor.redact(kind));
+        fmt::print("load:   {} × {}\n", count, kind);
     fmt::print("load: latency ms: {}\n", latency_line(figures.latency));
     if (o.role == Role::source)
         fmt::print("load: first byte ms: {}\n", latency_line(figures.first_byte));
@@ -212,8 +234,21 @@ int run_load_command(const LoadArgs& args)
         report["service_cpu_s"] = usage->cpu_seconds - service_cpu_before;
         report["service_peak_rss_mb"] = static_cast<double>(usage->peak_rss_bytes) / 1e6;
     }
-    for (const auto& path : reports)
-        write_report_file(path, report.dump(2) + "\n", "JSON report");
+    LoadPageInfo page;
+    page.role = o.role;
+    page.url = redactor.redact(args.url);
+    page.description = description;
+    if (usage && usage->known) {
+        page.service_cpu_seconds = usage->cpu_seconds - service_cpu_before;
+        page.service_peak_rss_mb = static_cast<double>(usage->peak_rss_bytes) / 1e6;
+        page.service_usage_source = redactor.redact(usage->source);
+    }
+    page.thresholds = args.min_rate || args.max_p99 || args.max_errors;
+    page.missed = missed;
+    page.sesam_emu_version = SESAM_EMU_VERSION;
+    for (const auto& r : reports)
+        write_report_file(
+            r.path, r.html ? load_report_html(page, figures) : report.dump(2) + "\n", r.what());
     if (service)
         service->stop();
     if (signals.flag()) {
@@ -277,8 +312,9 @@ Command add_load_command(CLI::App& app)
     cmd->add_option("--max-errors", args->max_errors, "Exit 1 when there are more errors");
     cmd->add_option("--report",
                     args->reports,
-                    "Also write the figures as JSON: json:PATH (entities_per_s, requests, errors, "
-                    "latency_ms p50/p95/p99/max, service_peak_rss_mb, …)")
+                    "Also write the figures: json:PATH (entities_per_s, requests, errors, "
+                    "latency_ms p50/p95/p99/max, service_peak_rss_mb, …) or html:PATH (a "
+                    "self-contained page with the latency histogram) (repeatable)")
         ->allow_extra_args(false);
     add_http_options(*cmd, args->http, kTestReadTimeout);
     add_service_options(*cmd, args->service);

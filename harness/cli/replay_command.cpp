@@ -314,8 +314,8 @@ Command add_replay_command(CLI::App& app)
     against
         ->add_option("--report",
                      against_args->reports,
-                     "Also write a report, one testcase per exchange: junit:PATH or json:PATH "
-                     "(repeatable)")
+                     "Also write a report, one testcase per exchange: junit:PATH, json:PATH or "
+                     "html:PATH (repeatable)")
         ->allow_extra_args(false);
     against
         ->add_option("--max-diffs",

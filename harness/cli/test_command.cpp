@@ -274,8 +274,8 @@ Command add_test_command(CLI::App& app)
                   "--update writes <, > and & as they are, not as \\u003c, \\u003e, \\u0026");
     cmd->add_option("--report",
                     args->reports,
-                    "Also write a report: junit:PATH or json:PATH (repeatable); one testcase per "
-                    "spec in the suite sesam-emu.test")
+                    "Also write a report: junit:PATH, json:PATH or html:PATH (repeatable); one "
+                    "testcase per spec in the suite sesam-emu.test")
         ->allow_extra_args(false);
     cmd->footer("Exit codes: 0 every spec passed, 1 a spec failed, 2 configuration or spec error, "
                 "3 a system or service failed during the run, 130 interrupted.");

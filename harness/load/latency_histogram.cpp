@@ -29,6 +29,15 @@ std::uint64_t LatencyHistogram::upper_of(std::size_t slot) noexcept
     return low + (std::uint64_t{1} << shift) - 1;
 }
 
+std::uint64_t LatencyHistogram::lower_of(std::size_t slot) noexcept
+{
+    if (slot < (1u << kSubBits))
+        return slot;
+    const int shift = static_cast<int>(slot >> kSubBits) - 1;
+    const std::uint64_t sub = slot & ((1u << kSubBits) - 1);
+    return ((std::uint64_t{1} << kSubBits) + sub) << shift;
+}
+
 void LatencyHistogram::record(std::uint64_t micros) noexcept
 {
     ++counts_[slot_of(micros)];
@@ -61,6 +70,32 @@ std::uint64_t LatencyHistogram::percentile(double percent) const noexcept
             return i + 1 == kSlots ? max_ : std::min(upper_of(i), max_); // the last is open
     }
     return max_;
+}
+
+std::vector<LatencyHistogram::Bucket> LatencyHistogram::buckets(unsigned steps) const
+{
+    steps = std::bit_floor(std::clamp(steps, 1u, 1u << kSubBits));
+    const int step_bits = std::countr_zero(steps);
+    std::vector<Bucket> out;
+    for (std::size_t i = 0; i < kSlots; ++i) {
+        if (counts_[i] == 0)
+            continue;
+        // A step is at least as wide as a slot and aligned with it: a slot lies in one step.
+        const std::uint64_t value = lower_of(i);
+        std::uint64_t lower = value, upper = value;
+        if (value >= steps) {
+            const int shift = static_cast<int>(std::bit_width(value)) - 1 - step_bits;
+            lower = (value >> shift) << shift;
+            upper = lower + (std::uint64_t{1} << shift) - 1;
+        }
+        if (!out.empty() && out.back().lower == lower)
+            out.back().count += counts_[i];
+        else
+            out.push_back({lower, upper, counts_[i]});
+    }
+    if (counts_[kSlots - 1] != 0)
+        out.back().upper = std::max(out.back().upper, max_); // the last slot is open
+    return out;
 }
 
 } // namespace sesam::harness

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 namespace sesam::harness {
 
@@ -25,6 +26,19 @@ public:
     /// as the upper end of its bucket (never above max()); 0 when empty.
     std::uint64_t percentile(double percent) const noexcept;
 
+    /// A range of latencies and how many samples fell in it.
+    struct Bucket {
+        std::uint64_t lower = 0; ///< µs, the smallest value it holds
+        std::uint64_t upper = 0; ///< µs, the largest value it holds
+        std::uint64_t count = 0;
+    };
+
+    /// The non-empty buckets in increasing order, for drawing the distribution: every power of
+    /// two split in `steps` equal steps (1 to 64, rounded down to a power of two; 64 gives the
+    /// histogram's own buckets), so that bars of one drawing have equal widths on a log scale.
+    /// Values below `steps` get a bucket each; the last bucket is open and reaches max().
+    std::vector<Bucket> buckets(unsigned steps = 64) const;
+
 private:
     static constexpr int kSubBits = 6;  // 64 steps per power of two
     static constexpr int kBuckets = 32; // up to 2^(32+6) µs: beyond any timeout
@@ -32,6 +46,7 @@ private:
 
     static std::size_t slot_of(std::uint64_t micros) noexcept;
     static std::uint64_t upper_of(std::size_t slot) noexcept;
+    static std::uint64_t lower_of(std::size_t slot) noexcept;
 
     std::array<std::uint64_t, kSlots> counts_{};
     std::uint64_t count_ = 0;

@@ -65,8 +65,11 @@ std::unique_ptr<Reporter> make_file_reporter(const std::string& spec)
     const auto colon = spec.find(':');
     const auto kind = spec.substr(0, colon);
     const auto path = colon == std::string::npos ? std::string() : spec.substr(colon + 1);
-    if (path.empty() || (kind != "junit" && kind != "json"))
-        throw std::invalid_argument("--report '" + spec + "' is not junit:PATH or json:PATH");
+    if (path.empty() || (kind != "junit" && kind != "json" && kind != "html"))
+        throw std::invalid_argument("--report '" + spec +
+                                    "' is not junit:PATH, json:PATH or html:PATH");
+    if (kind == "html")
+        return make_html_reporter(path);
     return kind == "junit" ? make_junit_reporter(path) : make_json_reporter(path);
 }
 

@@ -56,7 +56,18 @@ std::string xml_attribute(std::string_view text);
 /// folder is refused by the constructor (std::invalid_argument). Invalid UTF-8 becomes U+FFFD.
 std::unique_ptr<Reporter> make_json_reporter(std::string path);
 
-/// The file reporter a `--report` value names: `junit:PATH` or `json:PATH`. Throws
+/// One self-contained HTML page, written at end() by write_report_file() as the JUnit report
+/// is (a directory or an unwritable folder is refused by the constructor with
+/// std::invalid_argument): the summary first (PASSED or FAILED, the figures, links to each
+/// failure), then the checks grouped by role (one group for runs without roles) with their
+/// status, message and spec section, every evidence of a failure, skip reason and warning, each
+/// curl command with a copy button, and the service's output tail. No file, font, image or
+/// script from elsewhere (a Content-Security-Policy forbids every fetch, and allows only the
+/// page's own script, by its hash); all text is HTML-escaped (html_escape), none of it reaches
+/// the script.
+std::unique_ptr<Reporter> make_html_reporter(std::string path);
+
+/// The file reporter a `--report` value names: `junit:PATH`, `json:PATH` or `html:PATH`. Throws
 /// std::invalid_argument for any other form, and what the reporter's constructor throws.
 std::unique_ptr<Reporter> make_file_reporter(const std::string& spec);
 

@@ -301,7 +301,7 @@ TEST_F(ReplayAgainstTest, BadInputsExitTwoWithOneLine)
         {"replay against " + f + " http://127.0.0.1:9/ --ignore-field 'a..b'",
          "field pattern 'a..b' is empty or has an empty segment (--ignore-field)"},
         {"replay against " + f + " http://127.0.0.1:9/ --report xml:r.xml",
-         "--report 'xml:r.xml' is not junit:PATH or json:PATH"},
+         "--report 'xml:r.xml' is not junit:PATH, json:PATH or html:PATH"},
         {"replay against " + f, "URL is required"},
     };
     for (const auto& [args, message] : cases) {

@@ -65,5 +65,75 @@ TEST(LatencyHistogram, HugeValuesLandInTheLastBucketAndMaxStaysExact)
     EXPECT_EQ(h.percentile(50), 3u);
 }
 
+TEST(LatencyHistogram, BucketsAreTheHistogramsOwnStepsInOrderAndHoldEverySample)
+{
+    LatencyHistogram h;
+    for (const std::uint64_t v : {0u, 5u, 5u, 63u, 64u, 65u, 1000u, 1007u, 1008u, 250'000u})
+        h.record(v);
+    const auto buckets = h.buckets();
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+        EXPECT_LE(buckets[i].lower, buckets[i].upper) << i;
+        EXPECT_GT(buckets[i].count, 0u) << i;
+        if (i > 0) {
+            EXPECT_GT(buckets[i].lower, buckets[i - 1].upper) << i;
+        }
+        total += buckets[i].count;
+    }
+    EXPECT_EQ(total, h.count());
+    // Below 128 µs a bucket per microsecond; 1000 and 1007 share [1000, 1007] (steps of 8 µs
+    // between 512 and 1024), 1008 starts the next one.
+    ASSERT_EQ(buckets.size(), 8u);
+    EXPECT_EQ(buckets[0].lower, 0u);
+    EXPECT_EQ(buckets[1].lower, 5u);
+    EXPECT_EQ(buckets[1].upper, 5u);
+    EXPECT_EQ(buckets[1].count, 2u);
+    EXPECT_EQ(buckets[3].lower, 64u);
+    EXPECT_EQ(buckets[3].upper, 64u);
+    EXPECT_EQ(buckets[5].lower, 1000u);
+    EXPECT_EQ(buckets[5].upper, 1007u);
+    EXPECT_EQ(buckets[5].count, 2u);
+    EXPECT_EQ(buckets[6].lower, 1008u);
+    EXPECT_LE(buckets[7].lower, 250'000u);
+    EXPECT_GE(buckets[7].upper, 250'000u);
+}
+
+TEST(LatencyHistogram, FewerStepsMergeBucketsWithinEachPowerOfTwo)
+{
+    LatencyHistogram h;
+    for (std::uint64_t v = 1; v < 4096; v += 3)
+        h.record(v);
+    h.record(2);
+    // One step per power of two: [1,1], [2,3], [4,7] … [2048,4095].
+    const auto octaves = h.buckets(1);
+    ASSERT_EQ(octaves.size(), 12u);
+    for (std::size_t i = 0; i < octaves.size(); ++i) {
+        EXPECT_EQ(octaves[i].lower, std::uint64_t{1} << i);
+        EXPECT_EQ(octaves[i].upper, (std::uint64_t{2} << i) - 1);
+    }
+    // Four steps: [1024, 1279], [1280, 1535], … and the counts add up whatever the steps.
+    const auto quarters = h.buckets(4);
+    std::uint64_t total = 0;
+    for (const auto& b : quarters)
+        total += b.count;
+    EXPECT_EQ(total, h.count());
+    const auto at = std::find_if(
+        quarters.begin(), quarters.end(), [](const auto& b) { return b.lower == 1280; });
+    ASSERT_NE(at, quarters.end());
+    EXPECT_EQ(at->upper, 1535u);
+    EXPECT_EQ(at->count, 85u); // 1282, 1285, … 1534
+    EXPECT_EQ(h.buckets(5).size(), quarters.size()) << "rounded down to a power of two";
+}
+
+TEST(LatencyHistogram, TheLastBucketIsOpenAndReachesMax)
+{
+    LatencyHistogram h;
+    h.record(UINT64_MAX / 2);
+    const auto buckets = h.buckets();
+    ASSERT_EQ(buckets.size(), 1u);
+    EXPECT_EQ(buckets[0].upper, UINT64_MAX / 2);
+    EXPECT_TRUE(LatencyHistogram().buckets().empty());
+}
+
 } // namespace
 } // namespace sesam::harness

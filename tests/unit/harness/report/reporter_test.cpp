@@ -9,11 +9,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 namespace sesam::harness {
 namespace {
@@ -498,6 +501,235 @@ TEST(JsonReporter, AFullDeviceIsAWriteErrorAndStaysADevice)
     auto reporter = make_json_reporter("/dev/full");
     expect_error_naming("/dev/full", [&] { FixedRun().play(*reporter); });
     EXPECT_TRUE(fs::is_character_file("/dev/full"));
+}
+
+std::size_t count_of(std::string_view text, std::string_view what)
+{
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
+
+/// Every value of the attribute `name` in `html` (between its double quotes).
+std::vector<std::string> attribute_values(const std::string& html, const std::string& name)
+{
+    std::vector<std::string> values;
+    const std::string prefix = " " + name + "=\"";
+    for (auto at = html.find(prefix); at != std::string::npos; at = html.find(prefix, at + 1)) {
+        const auto start = at + prefix.size();
+        values.push_back(html.substr(start, html.find('"', start) - start));
+    }
+    return values;
+}
+
+std::string render_html()
+{
+    return render_file(make_html_reporter, "report.html");
+}
+
+TEST(HtmlReporter, MatchesGolden)
+{
+    expect_golden("report.html", render_html());
+}
+
+TEST(HtmlReporter, EscapesEverythingTheServiceSent)
+{
+    const std::string html = render_html();
+    const auto npos = std::string::npos;
+    // Markup in a message, an _id and the output tail is text, never markup.
+    EXPECT_NE(html.find("came back: &lt;a&amp;b&gt; &quot;quoted&quot; &#39;single&#39;"), npos);
+    EXPECT_NE(html.find("<pre>a&lt;b&amp;&quot;c&quot;&#39;d</pre>"), npos);
+    EXPECT_EQ(html.find("<a&b>"), npos);
+    EXPECT_EQ(html.find("a<b&"), npos);
+    EXPECT_NE(html.find("KeyError: &#39;_id&#39; &amp; é \\u001b[31mred\\u001b[0m"), npos);
+    // Control characters are shown as the console shows them; invalid UTF-8 is U+FFFD; a
+    // carriage return is kept as a reference; other text is kept as it is.
+    EXPECT_NE(html.find("2\\u0001 (a control character)"), npos);
+    EXPECT_NE(html.find("invalid UTF-8 \xef\xbf\xbd\xef\xbf\xbd then CR&#13;\nand a tab\tend"),
+              npos);
+    EXPECT_NE(html.find("Bjørn Ærø 日本"), npos);
+    for (const char c : {'\x01', '\x1b', '\r', '\xff'})
+        EXPECT_EQ(html.find(c), npos) << static_cast<int>(c);
+    // A curl command is escaped in its <pre>, which its copy button names.
+    EXPECT_NE(html.find("<pre id=\"c1-curl1\">curl -sS &#39;http://127.0.0.1:41873/entities?"
+                        "since=3&#39;</pre><button type=\"button\" class=\"copy\" "
+                        "data-copy=\"c1-curl1\""),
+              npos);
+    EXPECT_NE(html.find("<pre id=\"c6-curl1\">curl -sS -H &#39;Content-Type: application/json"
+                        "&#39; --data-binary &#39;[{&quot;_id&quot;: &quot;x&quot;}]&#39; "
+                        "&#39;http://127.0.0.1:41873/transform&#39;</pre>"),
+              npos);
+}
+
+TEST(HtmlReporter, FetchesNothingAndLinksOnlyWithinItself)
+{
+    const std::string html = render_html();
+    EXPECT_EQ(count_of(html, "<script"), 1u);
+    EXPECT_EQ(count_of(html, "<style"), 1u);
+    for (const char* fetching : {" src=",
+                                 "<link",
+                                 "<img",
+                                 "<iframe",
+                                 "<object",
+                                 "<embed",
+                                 "url(",
+                                 "@import",
+                                 "https://",
+                                 "xmlns",
+                                 "<form"})
+        EXPECT_EQ(html.find(fetching), std::string::npos) << fetching;
+    // The only URLs are the service's, as text.
+    for (auto at = html.find("http://"); at != std::string::npos; at = html.find("http://", at + 1))
+        EXPECT_EQ(html.compare(at, 22, "http://127.0.0.1:41873"), 0) << html.substr(at, 40);
+    EXPECT_NE(html.find("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
+                        "'none'; style-src 'unsafe-inline'; script-src 'sha256-"),
+              std::string::npos);
+    // Every link and every copy button points at an element of the page.
+    const auto ids = attribute_values(html, "id");
+    const std::set<std::string> known(ids.begin(), ids.end());
+    EXPECT_EQ(known.size(), ids.size()) << "ids are unique";
+    const auto links = attribute_values(html, "href");
+    EXPECT_EQ(links.size(), 4u) << "one per failure and warning";
+    for (const auto& link : links) {
+        ASSERT_EQ(link.rfind('#', 0), 0u) << link;
+        EXPECT_TRUE(known.count(link.substr(1))) << link;
+    }
+    const auto copies = attribute_values(html, "data-copy");
+    EXPECT_EQ(copies, (std::vector<std::string>{"c1-curl1", "c1-curl2", "c2-curl1", "c6-curl1"}));
+    for (const auto& copy : copies)
+        EXPECT_TRUE(known.count(copy)) << copy;
+}
+
+TEST(HtmlReporter, SummaryFirstThenTheChecksByRole)
+{
+    const FixedRun run;
+    const std::string html = render_html();
+    const auto npos = std::string::npos;
+    EXPECT_NE(html.find("<span class=\"verdict failed\" id=\"verdict\">FAILED</span>"), npos);
+    EXPECT_NE(html.find("<title>sesam-emu: FAILED (2 failed, 2 passed) "
+                        "http://127.0.0.1:41873</title>"),
+              npos);
+    for (const auto& [name, n] :
+         std::vector<std::pair<std::string, std::size_t>>{{"passed", run.summary.passed},
+                                                          {"failed", run.summary.failed},
+                                                          {"warnings", run.summary.warnings},
+                                                          {"baselined", run.summary.baselined},
+                                                          {"skipped", run.summary.skipped}}) {
+        EXPECT_NE(html.find("id=\"count-" + name + "\"><b>" + std::to_string(n) + "</b>"), npos)
+            << name;
+    }
+    const auto summary = html.find("<section id=\"summary\">");
+    const auto source = html.find("<section class=\"role\" id=\"role-source\">");
+    const auto transform = html.find("<section class=\"role\" id=\"role-transform\">");
+    const auto tail = html.find("<section id=\"service-output\">");
+    ASSERT_NE(summary, npos);
+    EXPECT_LT(summary, source);
+    EXPECT_LT(source, transform);
+    EXPECT_LT(transform, tail);
+    EXPECT_NE(html.find("<h2>source<span class=\"counts\">1 passed · 1 failed · 1 warning · 1 "
+                        "baselined · 1 skipped</span></h2>"),
+              npos);
+    EXPECT_NE(html.find("<h2>transform<span class=\"counts\">1 passed · 1 failed · 1 "
+                        "skipped</span></h2>"),
+              npos);
+    for (std::size_t i = 0; i < run.results.size(); ++i) {
+        const CheckResult& r = run.results[i];
+        const auto check = html.find("id=\"c" + std::to_string(i) + "\"");
+        ASSERT_NE(check, npos) << r.info.id;
+        // In its role's group, with its id and status word.
+        EXPECT_EQ(check > transform, r.info.role == Role::transform) << r.info.id;
+        const auto end = html.find("</article>", check);
+        const std::string article = html.substr(check, end - check);
+        EXPECT_NE(article.find("<code class=\"id\">" + std::string(r.info.id) + "</code>"), npos);
+        const char* word = r.verdict == Verdict::passed      ? ">PASS<"
+                           : r.verdict == Verdict::skipped   ? ">SKIP<"
+                           : r.baselined                     ? ">FAIL (baseline)<"
+                           : r.severity == Severity::warning ? ">WARN<"
+                                                             : ">FAIL<";
+        EXPECT_NE(article.find(word), npos) << r.info.id << ": " << word;
+        EXPECT_EQ(count_of(article, "<div class=\"evidence\">"), r.evidence.size()) << r.info.id;
+    }
+    EXPECT_NE(html.find("skipped: no --page-size given"), npos);
+    EXPECT_NE(html.find("accepted by the baseline: does not fail the run"), npos);
+}
+
+TEST(HtmlReporter, ItsScriptIsTheOneTheContentSecurityPolicyAllows)
+{
+    if (::access("/usr/bin/python3", X_OK) != 0)
+        GTEST_SKIP() << "needs /usr/bin/python3";
+    const auto dir = temp_dir("html-hash");
+    const std::string html = render_html();
+    const auto start = html.find("<script>") + 8;
+    std::ofstream(dir / "script.js", std::ios::binary)
+        << html.substr(start, html.find("</script>") - start);
+    const std::string command =
+        "/usr/bin/python3 -c 'import sys, hashlib, base64\n"
+        "print(base64.b64encode(hashlib.sha256(open(sys.argv[1], \"rb\").read()).digest())"
+        ".decode(), end=\"\")' " +
+        (dir / "script.js").string() + " > " + (dir / "hash").string();
+    ASSERT_EQ(std::system(command.c_str()), 0);
+    const std::string hash = read_file(dir / "hash");
+    ASSERT_FALSE(hash.empty());
+    EXPECT_NE(html.find("script-src 'sha256-" + hash + "'"), std::string::npos)
+        << "the script changed: put sha256-" << hash << " in kScriptHash (html_report.cpp)";
+    fs::remove_all(dir);
+}
+
+TEST(HtmlReporter, ARunWithoutRolesIsOneGroup)
+{
+    FixedRun run;
+    run.info.suite = "sesam-emu.test";
+    run.info.suite_per_role = false;
+    run.info.roles.clear();
+    run.summary.failed = 0;
+    const auto dir = temp_dir("html-test");
+    run.play(*make_html_reporter((dir / "r.html").string()));
+    const std::string html = read_file(dir / "r.html");
+    EXPECT_NE(html.find("<h1>Node configuration tests <span class=\"verdict passed\" "
+                        "id=\"verdict\">PASSED</span></h1>"),
+              std::string::npos);
+    EXPECT_EQ(count_of(html, "<section class=\"role\""), 1u);
+    EXPECT_NE(html.find("id=\"role-tests\""), std::string::npos);
+    EXPECT_EQ(count_of(html, "<article class=\"check"), run.results.size());
+    fs::remove_all(dir);
+}
+
+TEST(HtmlReporter, WritesTheFileWholeAtTheEndAndRefusesAFolder)
+{
+    const auto dir = temp_dir("html-replace");
+    const auto path = dir / "report.html";
+    std::ofstream(path) << "an old report";
+    auto reporter = make_html_reporter(path.string());
+    reporter->begin(FixedRun().info);
+    reporter->check_finished(FixedRun().results[0]);
+    EXPECT_EQ(read_file(path), "an old report") << "nothing is written before end()";
+    reporter->end(FixedRun().summary);
+    EXPECT_EQ(read_file(path).rfind("<!DOCTYPE html>\n", 0), 0U);
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+    expect_error_naming<std::invalid_argument>(dir.string(),
+                                               [&] { make_html_reporter(dir.string()); });
+    expect_error_naming<std::invalid_argument>("/proc/nope/r.html",
+                                               [&] { make_html_reporter("/proc/nope/r.html"); });
+    fs::remove_all(dir);
+}
+
+TEST(FileReporter, NamesHtmlBesideJunitAndJson)
+{
+    const auto dir = temp_dir("file-reporter");
+    FixedRun().play(*make_file_reporter("html:" + (dir / "r.html").string()));
+    EXPECT_NE(read_file(dir / "r.html").find("source.since.exclusive"), std::string::npos);
+    for (const char* bad : {"html:", "xml:r.xml", "html"}) {
+        try {
+            make_file_reporter(bad);
+            ADD_FAILURE() << bad << " was taken";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_EQ(std::string(e.what()),
+                      "--report '" + std::string(bad) +
+                          "' is not junit:PATH, json:PATH or html:PATH");
+        }
+    }
+    fs::remove_all(dir);
 }
 
 /// Logs every event it receives, and can fail at end().
