@@ -288,11 +288,12 @@ TEST_F(HostileServiceTest, NoSecretLeavesThroughAnyDoorInAnyEncoding)
 
     auto check =
         emu("check '" + url + "' --role source" + secrets + "--report junit:" + path("check.xml") +
-            " --report json:" + path("check.json"));
+            " --report json:" + path("check.json") + " --report html:" + path("check.html"));
     EXPECT_EQ(check.exit_code, 1) << check.err;
     expect_clean("check stdout", check.out + check.err);
     expect_clean("check JUnit", slurp(path("check.xml")));
     expect_clean("check JSON", slurp(path("check.json")));
+    expect_clean("check HTML", slurp(path("check.html")));
 
     auto sink =
         emu("check '" + url + "' --role sink" + secrets + "--report json:" + path("sink.json"));
@@ -319,6 +320,22 @@ void endless_entities(const RawRequest&, RawConnection& c)
         c.write(chunk);
 }
 
+/// Like endless_entities but paced at about 64 MB/s (64 KiB a millisecond): bytes flow all the
+/// time, yet a client's response cap (about 95 MB) is not reached within the first second, so a
+/// signal sent a few hundred milliseconds in always finds the exchange still streaming.
+void steady_entities(const RawRequest&, RawConnection& c)
+{
+    std::string chunk;
+    while (chunk.size() < (1 << 16))
+        chunk +=
+            R"({"_id":"x","v":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},)";
+    c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[");
+    for (int i = 0; i < 120000 && !c.closed(); ++i) { // at most about two minutes
+        c.write(chunk);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
 /// Waits until `server` has received more than `before` requests (at most 10 s).
 void wait_for_request(const ScriptedServer& server, std::size_t before = 0)
 {
@@ -328,7 +345,9 @@ void wait_for_request(const ScriptedServer& server, std::size_t before = 0)
 
 TEST_F(HostileServiceTest, SigtermStopsEveryClientWhileABodyStreamsInFast)
 {
-    ScriptedServer server(endless_entities);
+    // Paced, not flat out: flat out, `check` reached its response caps and finished by itself
+    // in about 0.35 s, before the signal, on a fast machine.
+    ScriptedServer server(steady_entities);
     const auto url = server.base_url() + "/e";
     std::ofstream(path("in.json")) << R"([{"_id":"a"}])";
     const std::vector<std::pair<std::string, std::string>> commands{
