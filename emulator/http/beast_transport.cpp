@@ -2,22 +2,21 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -29,6 +28,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
+using namespace std::string_view_literals;
 
 namespace {
 
@@ -135,6 +135,107 @@ private:
     bool header_done_ = false;
 };
 
+/// One connection and its deadline. Instead of a timer armed and cancelled around every
+/// operation (beast::tcp_stream's way, a timerfd update and an extra handler each), one timer
+/// watches a deadline that each operation moves forward: it only fires, and re-arms itself, when
+/// the deadline it was set for has passed, and closes the socket if an operation is then still
+/// pending past its deadline. Shared with the timer's handler, which may outlive the transport's
+/// hold on it.
+struct Connection : std::enable_shared_from_this<Connection> {
+    explicit Connection(asio::io_context& ioc) : socket(ioc), timer(ioc) {}
+
+    tcp::socket socket;
+    asio::steady_timer timer;
+    asio::steady_timer::time_point deadline;
+    bool active = false;    ///< an operation is pending with `deadline`
+    bool timed_out = false; ///< the last operation was ended by the deadline
+    bool waiting = false;   ///< the timer has a wait pending
+    std::uint64_t generation = 0;
+
+    /// Starts the clock for one operation: it fails with operation_aborted (and timed_out set)
+    /// when it has not completed within `limit`.
+    void arm(std::chrono::milliseconds limit)
+    {
+        deadline = asio::steady_timer::clock_type::now() + limit;
+        active = true;
+        timed_out = false;
+        if (waiting && timer.expiry() <= deadline)
+            return; // it fires first and waits on for the rest
+        wait(deadline);
+    }
+
+    /// The operation completed: the deadline no longer applies.
+    void disarm() { active = false; }
+
+    void close()
+    {
+        active = false;
+        waiting = false;
+        ++generation; // a wait still queued is stale
+        timer.cancel();
+        error_code ignored;
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+    }
+
+private:
+    void wait(asio::steady_timer::time_point at)
+    {
+        timer.expires_at(at); // a wait still pending completes with operation_aborted: stale
+        waiting = true;
+        timer.async_wait(
+            [self = shared_from_this(), g = ++generation](error_code ec) { self->fired(ec, g); });
+    }
+
+    void fired(error_code ec, std::uint64_t g)
+    {
+        if (g != generation)
+            return;
+        waiting = false;
+        if (ec || !active)
+            return;
+        if (asio::steady_timer::clock_type::now() < deadline) {
+            wait(deadline);
+            return;
+        }
+        timed_out = true;
+        active = false;
+        error_code ignored;
+        socket.close(ignored); // ends the pending operation, connect included
+    }
+};
+
+/// The request's head as HTTP/1.1 puts it on the wire: Host, User-Agent and Accept, then the
+/// request's own headers (one replaces a default of the same name, as Beast's set() did), then
+/// Content-Length when there is a body (or the method expects one). Connection is left out: the
+/// connection is kept alive. A header with CR, LF or NUL in it is not sent (nullopt).
+std::optional<std::string> serialize_head(const HttpRequest& req, const Target& t)
+{
+    const bool with_body =
+        !req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
+    HttpHeaders fields{
+        {"Host", t.host_header}, {"User-Agent", "sesam-emu/" SESAM_EMU_VERSION}, {"Accept", "*/*"}};
+    for (const auto& h : req.headers) {
+        if (h.name.find_first_of("\r\n\0:"sv) != std::string::npos ||
+            h.value.find_first_of("\r\n\0"sv) != std::string::npos)
+            return std::nullopt;
+        if (iequals(h.name, "Connection") || (with_body && (iequals(h.name, "Content-Length") ||
+                                                            iequals(h.name, "Transfer-Encoding"))))
+            continue;
+        std::erase_if(fields, [&](const HttpHeader& f) { return iequals(f.name, h.name); });
+        fields.push_back(h);
+    }
+    std::string head;
+    head.reserve(256 + req.url.size());
+    head.append(req.method).append(" ").append(t.target).append(" HTTP/1.1\r\n");
+    for (const auto& f : fields)
+        head.append(f.name).append(": ").append(f.value).append("\r\n");
+    if (with_body)
+        head.append("Content-Length: ").append(std::to_string(req.body.size())).append("\r\n");
+    head.append("\r\n");
+    return head;
+}
+
 } // namespace
 
 struct BeastTransport::Impl {
@@ -142,7 +243,7 @@ struct BeastTransport::Impl {
 
     asio::io_context& ioc;
     TransportOptions options;
-    std::optional<beast::tcp_stream> stream;
+    std::shared_ptr<Connection> conn;
     std::string connection_key;
     beast::flat_buffer buffer;
     bool cancelled = false;
@@ -150,11 +251,9 @@ struct BeastTransport::Impl {
 
     void close()
     {
-        if (stream) {
-            error_code ignored;
-            stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-            stream->close();
-            stream.reset();
+        if (conn) {
+            conn->close();
+            conn.reset();
         }
         buffer.clear();
         connection_key.clear();
@@ -192,12 +291,15 @@ struct BeastTransport::Impl {
             co_return error(TransportErrc::resolve_failed,
                             "cannot resolve host " + t.host + ": " + rec.message());
         }
-        stream.emplace(ioc);
-        stream->expires_after(options.connect_timeout);
-        auto [cec, endpoint] = co_await stream->async_connect(endpoints, nothrow_awaitable);
+        conn = std::make_shared<Connection>(ioc);
+        conn->arm(options.connect_timeout);
+        auto [cec, endpoint] =
+            co_await asio::async_connect(conn->socket, endpoints, nothrow_awaitable);
+        conn->disarm();
         if (cec || cancelled) {
+            const bool timed_out = conn->timed_out;
             close();
-            if (cec == beast::error::timeout)
+            if (timed_out)
                 co_return error(TransportErrc::connect_timeout,
                                 "connect to " + t.key() + " timed out after " +
                                     seconds_text(options.connect_timeout));
@@ -205,53 +307,28 @@ struct BeastTransport::Impl {
                             "connect to " + t.key() + ": " + cec.message());
         }
         error_code ignored;
-        stream->socket().set_option(tcp::no_delay(true), ignored);
+        conn->socket.set_option(tcp::no_delay(true), ignored);
         buffer.reserve(kReadBufferBytes);
         connection_key = t.key();
         ++connections;
         co_return std::nullopt;
     }
 
-    http::request<http::string_body> build(const HttpRequest& req, const Target& t) const
-    {
-        http::request<http::string_body> r;
-        r.version(11);
-        r.method_string(req.method);
-        r.target(t.target);
-        r.set(http::field::host, t.host_header);
-        r.set(http::field::user_agent, "sesam-emu/" SESAM_EMU_VERSION);
-        r.set(http::field::accept, "*/*");
-        for (const auto& h : req.headers)
-            r.set(h.name, h.value);
-        if (!req.body.empty() || req.method == "POST" || req.method == "PUT" ||
-            req.method == "PATCH") {
-            r.body() = req.body;
-            r.prepare_payload();
-        }
-        r.keep_alive(true);
-        return r;
-    }
-
     /// Fault injection (HttpRequest::cut_after_body_bytes): the head with the whole body's
     /// Content-Length, then only `cut` body bytes, then the connection closed; nothing is read.
     asio::awaitable<SendResult>
-    send_cut(const http::request<http::string_body>& request, const Target& t, std::size_t cut)
+    send_cut(const std::string& head, const std::string& body, const Target& t, std::size_t cut)
     {
         // Always a fresh connection: a pooled one the service has closed since would swallow
         // the cut without the service ever seeing it.
         if (auto failed = co_await connect(t))
             co_return *failed;
-        const auto& body = request.body();
         cut = std::min(cut, body.size());
-        http::serializer<true, http::string_body> serializer(request);
-        stream->expires_after(options.read_timeout);
-        auto [ec, written] =
-            co_await http::async_write_header(*stream, serializer, nothrow_awaitable);
-        if (!ec && cut > 0) {
-            auto [bec, sent] = co_await asio::async_write(
-                *stream, asio::buffer(body.data(), cut), nothrow_awaitable);
-            ec = bec;
-        }
+        conn->arm(options.read_timeout);
+        const std::array<asio::const_buffer, 2> bytes{asio::buffer(head),
+                                                      asio::buffer(body.data(), cut)};
+        auto [ec, written] = co_await asio::async_write(conn->socket, bytes, nothrow_awaitable);
+        conn->disarm();
         close();
         if (ec || cancelled)
             co_return error(TransportErrc::write_failed,
@@ -271,12 +348,16 @@ struct BeastTransport::Impl {
         if (!target)
             co_return error(TransportErrc::invalid_url,
                             "'" + req.url + "' is not an absolute http:// URL");
-        const auto request = build(req, *target);
+        const auto head = serialize_head(req, *target);
+        if (!head)
+            co_return error(TransportErrc::write_failed,
+                            "a request header has a CR, LF or NUL in its name or value (or a ':' "
+                            "in its name): not sent");
         if (req.cut_after_body_bytes)
-            co_return co_await send_cut(request, *target, *req.cut_after_body_bytes);
+            co_return co_await send_cut(*head, req.body, *target, *req.cut_after_body_bytes);
 
         for (int attempt = 0;; ++attempt) {
-            const bool reused = stream.has_value() && connection_key == target->key();
+            const bool reused = conn != nullptr && connection_key == target->key();
             if (!reused) {
                 if (auto failed = co_await connect(*target))
                     co_return *failed;
@@ -289,13 +370,19 @@ struct BeastTransport::Impl {
                 close();
                 co_return error(TransportErrc::interrupted, "interrupted");
             }
-            stream->expires_after(options.read_timeout);
-            auto [wec, written] = co_await http::async_write(*stream, request, nothrow_awaitable);
+            // One gathered write: the head and the body as they are, nothing copied.
+            conn->arm(options.read_timeout);
+            const std::array<asio::const_buffer, 2> bytes{asio::buffer(*head),
+                                                          asio::buffer(req.body)};
+            auto [wec, written] =
+                co_await asio::async_write(conn->socket, bytes, nothrow_awaitable);
+            conn->disarm();
             if (wec) {
+                const bool timed_out = conn->timed_out;
                 close();
-                if (may_retry && !cancelled)
+                if (may_retry && !cancelled && !timed_out)
                     continue;
-                if (wec == beast::error::timeout)
+                if (timed_out)
                     co_return error(TransportErrc::write_failed,
                                     "sending the request timed out after " +
                                         seconds_text(options.read_timeout));
@@ -309,6 +396,7 @@ struct BeastTransport::Impl {
             std::optional<StreamingResponseParser> interim_parser;
             std::size_t interim = 0;
             error_code hec;
+            bool header_timed_out = false;
             for (;; ++interim) {
                 // A cancel() that ran while no operation was pending (between the write's
                 // completion and this read, say) cancelled nothing: the flag is looked at here.
@@ -322,10 +410,12 @@ struct BeastTransport::Impl {
                 p.body_limit(boost::none);
                 if (req.method == "HEAD")
                     p.skip(true);
-                stream->expires_after(options.read_timeout);
+                conn->arm(options.read_timeout);
                 auto [ec, n] =
-                    co_await http::async_read_header(*stream, buffer, p, nothrow_awaitable);
+                    co_await http::async_read_header(conn->socket, buffer, p, nothrow_awaitable);
+                conn->disarm();
                 hec = ec;
+                header_timed_out = conn->timed_out;
                 const auto status = p.head.status;
                 if (hec || status < 100 || status > 199 || status == 101)
                     break;
@@ -347,11 +437,11 @@ struct BeastTransport::Impl {
             if (hec) {
                 const bool nothing_came = interim == 0 && buffer.size() == 0 && !parser.got_some();
                 close();
-                if (may_retry && nothing_came && !cancelled &&
+                if (may_retry && nothing_came && !cancelled && !header_timed_out &&
                     (hec == http::error::end_of_stream || hec == asio::error::connection_reset ||
                      hec == asio::error::eof))
                     continue;
-                if (hec == beast::error::timeout)
+                if (header_timed_out)
                     co_return error(TransportErrc::read_timeout,
                                     "no response within the read timeout of " +
                                         seconds_text(options.read_timeout));
@@ -384,18 +474,20 @@ struct BeastTransport::Impl {
                     close();
                     co_return error(TransportErrc::interrupted, "interrupted", parser.body_bytes);
                 }
-                stream->expires_after(options.read_timeout);
+                conn->arm(options.read_timeout);
                 auto [rec, rn] =
-                    co_await http::async_read_some(*stream, buffer, parser, nothrow_awaitable);
+                    co_await http::async_read_some(conn->socket, buffer, parser, nothrow_awaitable);
+                conn->disarm();
                 if (!rec)
                     continue;
+                const bool body_timed_out = conn->timed_out;
                 close();
                 const auto body_bytes = parser.body_bytes;
                 if (parser.stopped)
                     co_return TransportError{make_error_code(TransportErrc::aborted),
                                              "stopped reading the response",
                                              body_bytes};
-                if (rec == beast::error::timeout)
+                if (body_timed_out)
                     co_return error(TransportErrc::read_timeout,
                                     "no body byte within the read timeout of " +
                                         seconds_text(options.read_timeout) + " after " +
@@ -450,13 +542,26 @@ SendResult BeastTransport::send(const HttpRequest& request, ResponseSink& sink)
     return std::move(*result);
 }
 
+asio::awaitable<SendResult> BeastTransport::async_send(const HttpRequest& request,
+                                                       ResponseSink& sink)
+{
+    return impl_->exchange(request, sink);
+}
+
+void BeastTransport::close()
+{
+    impl_->close();
+}
+
 void BeastTransport::cancel()
 {
     impl_->cancelled = true;
     // Only cancel here: the exchange coroutine may be suspended on the stream, and it closes the
     // connection itself when its operation completes with operation_aborted.
-    if (impl_->stream)
-        impl_->stream->cancel();
+    if (impl_->conn) {
+        error_code ignored;
+        impl_->conn->socket.cancel(ignored);
+    }
 }
 
 std::size_t BeastTransport::connections_opened() const noexcept

@@ -2,6 +2,8 @@
 
 #include "emulator/http/transport.hpp"
 
+#include <boost/asio/awaitable.hpp>
+
 #include <memory>
 
 namespace boost::asio {
@@ -16,7 +18,8 @@ namespace sesam::emulator {
 ///
 /// send() is synchronous: it runs `io_context` until its own exchange completes, so other work on
 /// the same context (a signal_set that calls cancel()) runs meanwhile. Not thread-safe; use one
-/// transport per thread.
+/// transport per thread. A pooled connection keeps a timer wait (its deadline watch) on the
+/// io_context until it is closed: `io_context::run()` returns only after close() or destruction.
 class BeastTransport final : public Transport {
 public:
     BeastTransport(boost::asio::io_context& ioc, TransportOptions options);
@@ -25,6 +28,13 @@ public:
     BeastTransport& operator=(const BeastTransport&) = delete;
 
     SendResult send(const HttpRequest& request, ResponseSink& sink) override;
+
+    /// The same exchange as a coroutine on the transport's io_context, for callers that run
+    /// several transports on one context (`load`'s pipes). `request` and `sink` must outlive it.
+    boost::asio::awaitable<SendResult> async_send(const HttpRequest& request, ResponseSink& sink);
+
+    /// Closes the pooled connection, if any; the next exchange opens a new one.
+    void close();
 
     /// Aborts the exchange in progress (it returns TransportErrc::interrupted) and every later
     /// one. Call from a handler running on the same io_context, e.g. a signal_set's.

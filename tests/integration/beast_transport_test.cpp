@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <atomic>
 #include <chrono>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace sesam::emulator {
 namespace {
@@ -183,6 +185,114 @@ TEST_F(BeastTransportTest, BodyStallHitsTheReadTimeout)
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, TransportErrc::read_timeout);
     EXPECT_EQ(r.error().body_bytes, 3u);
+}
+
+TEST_F(BeastTransportTest, TheDeadlineMovesWithEachRequestOnAKeptAliveConnection)
+{
+    // Five prompt answers, 80 ms apart, outlast a 200 ms read timeout together: each request has
+    // a deadline of its own; only the slow sixth answer passes it.
+    std::atomic<int> served{0};
+    ScriptedServer server([&](const RawRequest&, RawConnection& c) {
+        std::this_thread::sleep_for(++served == 6 ? 600ms : 80ms);
+        c.write(ScriptedServer::response(200, "[]"));
+    });
+    auto t = make(200ms);
+    for (int i = 0; i < 5; ++i) {
+        Collect sink;
+        auto r = t.send(get(server.base_url() + "/e"), sink);
+        ASSERT_TRUE(r) << i << ": " << r.error().detail;
+        EXPECT_EQ(sink.body, "[]");
+    }
+    EXPECT_EQ(t.connections_opened(), 1u);
+    Collect sink;
+    const auto started = std::chrono::steady_clock::now();
+    auto r = t.send(get(server.base_url() + "/e"), sink);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().detail, "no response within the read timeout of 200 ms");
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 550ms);
+}
+
+TEST_F(BeastTransportTest, AConnectThatHangsHitsTheConnectTimeout)
+{
+    // A listener whose accept queue is full: the kernel drops further SYNs, so connect() waits.
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(listener, 0), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+    std::vector<int> fillers;
+    for (int i = 0; i < 3; ++i) {
+        fillers.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+        ::connect(fillers.back(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    }
+    std::this_thread::sleep_for(50ms);
+    const auto port = std::to_string(ntohs(addr.sin_port));
+
+    auto t = make(5s, 250ms);
+    Collect sink;
+    const auto started = std::chrono::steady_clock::now();
+    auto r = t.send(get("http://127.0.0.1:" + port + "/e"), sink);
+    const auto took = std::chrono::steady_clock::now() - started;
+    for (int fd : fillers)
+        ::close(fd);
+    ::close(listener);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, TransportErrc::connect_timeout) << r.error().detail;
+    EXPECT_EQ(r.error().detail, "connect to 127.0.0.1:" + port + " timed out after 250 ms");
+    EXPECT_GE(took, 240ms);
+    EXPECT_LT(took, 2s);
+}
+
+TEST_F(BeastTransportTest, ARequestHeaderReplacesTheDefaultOfItsName)
+{
+    ScriptedServer server(
+        [](const RawRequest&, RawConnection& c) { c.write(ScriptedServer::response(200, "")); });
+    auto t = make();
+    HttpRequest req;
+    req.method = "POST";
+    req.url = server.base_url() + "/r";
+    req.headers = {{"user-agent", "my-node"},
+                   {"Content-Length", "999"},
+                   {"Connection", "close"},
+                   {"X-Two", "a"}};
+    req.body = "[]";
+    Collect sink;
+    auto r = t.send(req, sink);
+    ASSERT_TRUE(r) << r.error().detail;
+    const auto head = server.requests().at(0).head;
+    EXPECT_EQ(head.rfind("POST /r HTTP/1.1\r\n", 0), 0u) << head;
+    EXPECT_NE(head.find("\r\nuser-agent: my-node\r\n"), std::string::npos) << head;
+    EXPECT_EQ(head.find("sesam-emu/"), std::string::npos) << head;
+    EXPECT_NE(head.find("\r\nAccept: */*\r\n"), std::string::npos) << head;
+    EXPECT_NE(head.find("\r\nContent-Length: 2\r\n"), std::string::npos) << head;
+    EXPECT_EQ(head.find("999"), std::string::npos) << head;
+    EXPECT_EQ(head.find("Connection"), std::string::npos) << head; // kept alive
+    EXPECT_EQ(server.requests().at(0).body, "[]");
+}
+
+TEST_F(BeastTransportTest, AHeaderWithALineBreakIsNotSent)
+{
+    ScriptedServer server(
+        [](const RawRequest&, RawConnection& c) { c.write(ScriptedServer::response(200, "")); });
+    auto t = make();
+    for (const HttpHeader& bad : {HttpHeader{"X-Key", "k\r\nX-Injected: 1"},
+                                  HttpHeader{"X-Key\nX-Injected", "1"},
+                                  HttpHeader{"X-Key", std::string("k\0v", 3)},
+                                  HttpHeader{"X:Key", "k"}}) {
+        HttpRequest req = get(server.base_url() + "/e");
+        req.headers = {bad};
+        Collect sink;
+        auto r = t.send(req, sink);
+        ASSERT_FALSE(r) << bad.name;
+        EXPECT_EQ(r.error().code, TransportErrc::write_failed);
+        EXPECT_EQ(r.error().detail,
+                  "a request header has a CR, LF or NUL in its name or value (or a ':' in its "
+                  "name): not sent");
+    }
+    EXPECT_EQ(server.connections(), 0u);
 }
 
 TEST_F(BeastTransportTest, NothingListeningIsConnectFailedNamingTheAddress)
