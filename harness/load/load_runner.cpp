@@ -6,17 +6,21 @@
 #include "emulator/pull/since_tracker.hpp"
 #include "emulator/push/push_sequence.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <exception>
+#include <mutex>
 #include <random>
 #include <sys/resource.h>
 #include <thread>
 
 namespace sesam::harness {
 
+namespace asio = boost::asio;
 namespace em = sesam::emulator;
 using Clock = std::chrono::steady_clock;
 
@@ -38,7 +42,8 @@ double cpu_seconds_now()
     return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-/// Counts what comes back; with `parse`, the entities of a JSON array as well.
+/// Counts what comes back; with `parse`, the entities of a JSON array as well. Lives in the
+/// exchange's coroutine frame, which never moves: the parser's callback may point back at it.
 class LoadSink final : public em::ResponseSink {
 public:
     LoadSink(Clock::time_point started, bool parse) : started_(started)
@@ -55,6 +60,9 @@ public:
                 o);
         }
     }
+    LoadSink(const LoadSink&) = delete;
+    LoadSink& operator=(const LoadSink&) = delete;
+
     void on_head(const em::HttpResponseHead& head) override
     {
         status = head.status;
@@ -86,32 +94,50 @@ private:
     std::optional<em::EntityStreamParser> parser_;
 };
 
-/// One pipe: its own io_context, connection and figures.
+/// What one exchange gave: the status (0 when the exchange failed) and what the body held.
+struct Outcome {
+    int status = 0;
+    std::uint64_t entities = 0; ///< in the response's body, when it was parsed
+    bool bad_body = false;
+    std::optional<em::SinceValue> last_updated;
+
+    bool ok() const { return status >= 200 && status <= 299; }
+};
+
+/// One pipe: its own connection and figures, run as a coroutine on an io_context that it may
+/// share with other pipes (one per thread: see run_load).
 class Worker {
 public:
     Worker(const LoadOptions& options,
            const std::vector<std::string>& batches,
            std::size_t entities_in_batches,
            unsigned index,
-           const std::atomic<bool>* stop)
+           const std::atomic<bool>* stop,
+           asio::io_context& ioc)
         : o_(options), url_(pipe_url(options.url, index)), batches_(batches),
-          entities_in_batches_(entities_in_batches), transport_(ioc_, options.transport),
+          entities_in_batches_(entities_in_batches), ioc_(ioc), transport_(ioc, options.transport),
           stop_(stop), random_(seed_of(options, index))
     {
     }
 
-    void run(Clock::time_point deadline)
+    asio::awaitable<void> run(Clock::time_point deadline)
     {
+        // However the pipe ends, its connection closes: the deadline watch of a pooled
+        // connection would keep the io_context running.
+        struct CloseAtEnd {
+            em::BeastTransport& transport;
+            ~CloseAtEnd() { transport.close(); }
+        } close_at_end{transport_};
         do {
             switch (o_.role) {
             case Role::sink:
-                sink_round();
+                co_await sink_round();
                 break;
             case Role::transform:
-                transform_round();
+                co_await transform_round();
                 break;
             case Role::source:
-                source_round();
+                co_await source_round();
                 break;
             }
             ++figures.rounds;
@@ -121,7 +147,7 @@ public:
     /// Cancels the exchange in progress, from any thread (SIGINT/SIGTERM).
     void cancel()
     {
-        boost::asio::post(ioc_, [this] { transport_.cancel(); });
+        asio::post(ioc_, [this] { transport_.cancel(); });
     }
 
     LoadFigures figures;
@@ -149,23 +175,23 @@ private:
                            b & 0xFFFFFFFFFFFF);
     }
 
-    /// Sends one request; returns the sink, with the exchange counted.
-    LoadSink exchange(const std::string& method,
-                      const std::string& url,
-                      const std::string& body,
-                      std::size_t entities_sent,
-                      bool parse)
+    /// Sends one request and counts the exchange.
+    asio::awaitable<Outcome> exchange(const std::string& method,
+                                      std::string url,
+                                      const std::string& body,
+                                      std::size_t entities_sent,
+                                      bool parse)
     {
         em::HttpRequest request;
         request.method = method;
-        request.url = url;
+        request.url = std::move(url);
         request.headers = o_.headers;
         if (method == "POST")
             request.headers.push_back({"Content-Type", "application/json"});
         request.body = body;
         const auto started = Clock::now();
         LoadSink sink(started, parse);
-        const auto result = transport_.send(request, sink);
+        const auto result = co_await transport_.async_send(request, sink);
         sink.finish();
         const auto total = micros_since(started);
         ++figures.requests;
@@ -174,18 +200,19 @@ private:
         figures.latency.record(total);
         if (sink.status != 0)
             figures.first_byte.record(sink.first_byte_micros);
+        Outcome out{sink.status, sink.entities, sink.bad_body, std::move(sink.last_updated)};
         if (!result) {
             if (!stopped()) // an exchange cut short by SIGINT/SIGTERM is not the service's error
                 ++figures.errors[std::string(result.error().code.message())];
-            sink.status = 0;
-        } else if (sink.status < 200 || sink.status > 299) {
-            ++figures.errors["status " + std::to_string(sink.status)];
-        } else if (sink.bad_body) {
+            out.status = 0;
+        } else if (!out.ok()) {
+            ++figures.errors["status " + std::to_string(out.status)];
+        } else if (out.bad_body) {
             ++figures.errors["body is not a JSON array of entities"];
         } else {
             figures.entities += entities_sent;
         }
-        return sink;
+        co_return out;
     }
 
     std::string with_query(const std::vector<std::pair<std::string, std::string>>& params)
@@ -195,20 +222,20 @@ private:
         return text ? *text : url_; // the URL was checked before the run
     }
 
-    void sync(bool full, std::size_t batches)
+    asio::awaitable<void> sync(bool full, std::size_t batches)
     {
         em::PushSequence sequence(sequence_id(), full);
         for (std::size_t i = 0; i < batches && !stopped(); ++i) {
             const auto& params = sequence.begin_request(false);
-            const auto sink =
-                exchange("POST", with_query(params.query()), batches_[i], batch_entities(i), false);
-            if (sink.status >= 200 && sink.status <= 299)
+            const auto out = co_await exchange(
+                "POST", with_query(params.query()), batches_[i], batch_entities(i), false);
+            if (out.ok())
                 sequence.acknowledge();
         }
         // docs/protocol.md#push-request: the trailing empty batch carries is_last
         if (full && !stopped()) {
             const auto& params = sequence.begin_request(true);
-            exchange("POST", with_query(params.query()), "[]", 0, false);
+            co_await exchange("POST", with_query(params.query()), kEmptyBatch, 0, false);
         }
     }
 
@@ -219,53 +246,59 @@ private:
         return i + 1 < batches_.size() ? full : last;
     }
 
-    void sink_round()
+    asio::awaitable<void> sink_round()
     {
-        sync(true, batches_.size());
-        sync(false, std::max<std::size_t>(1, batches_.size() / 10)); // a tenth, incrementally
+        co_await sync(true, batches_.size());
+        co_await sync(false, std::max<std::size_t>(1, batches_.size() / 10)); // a tenth
     }
 
-    void transform_round()
+    asio::awaitable<void> transform_round()
     {
         for (std::size_t i = 0; i < batches_.size() && !stopped(); ++i) {
-            const auto sink = exchange("POST", url_, batches_[i], 0, true);
-            if (sink.status >= 200 && sink.status <= 299 && !sink.bad_body)
+            const auto out = co_await exchange("POST", url_, batches_[i], 0, true);
+            if (out.ok() && !out.bad_body)
                 figures.entities += batch_entities(i); // sent and answered
         }
     }
 
-    void source_round()
+    /// One GET of the source, from `since` when given, its entities counted.
+    asio::awaitable<Outcome> pull(const std::optional<em::SinceValue>& since)
+    {
+        std::vector<std::pair<std::string, std::string>> params;
+        if (since)
+            params.emplace_back("since", since->text);
+        if (o_.page_size > 0)
+            params.emplace_back("limit", std::to_string(o_.page_size));
+        auto out = co_await exchange("GET", with_query(params), kNoBody, 0, true);
+        figures.entities += out.entities;
+        co_return out;
+    }
+
+    asio::awaitable<void> source_round()
     {
         std::optional<em::SinceValue> since;
-        auto pull = [&](const std::optional<em::SinceValue>& from) {
-            std::vector<std::pair<std::string, std::string>> params;
-            if (from)
-                params.emplace_back("since", from->text);
-            if (o_.page_size > 0)
-                params.emplace_back("limit", std::to_string(o_.page_size));
-            auto sink = exchange("GET", with_query(params), "", 0, true);
-            figures.entities += sink.entities;
-            return sink;
-        };
         for (std::size_t page = 0; !stopped(); ++page) {
-            const auto sink = pull(since);
-            if (sink.last_updated)
-                since = sink.last_updated;
+            const auto out = co_await pull(since);
+            if (out.last_updated)
+                since = out.last_updated;
             // Paging ends with an empty page (docs/protocol.md#pull-continuation); a failed page
             // ends the pull too.
-            if (o_.page_size == 0 || sink.entities == 0 || sink.status < 200 || sink.status > 299 ||
-                !sink.last_updated || page > 1'000'000)
+            if (o_.page_size == 0 || out.entities == 0 || !out.ok() || !out.last_updated ||
+                page > 1'000'000)
                 break;
         }
         if (o_.supports_since && o_.page_size == 0 && since && !stopped())
-            pull(since); // continued from the last _updated: normally nothing new
+            co_await pull(since); // continued from the last _updated: normally nothing new
     }
+
+    inline static const std::string kEmptyBatch = "[]";
+    inline static const std::string kNoBody;
 
     const LoadOptions& o_;
     std::string url_; ///< the URL with `{pipe}` replaced
     const std::vector<std::string>& batches_;
     std::size_t entities_in_batches_;
-    boost::asio::io_context ioc_;
+    asio::io_context& ioc_;
     em::BeastTransport transport_;
     const std::atomic<bool>* stop_;
     std::mt19937_64 random_;
@@ -319,21 +352,40 @@ LoadFigures run_load(const LoadOptions& options,
     if (batches.empty())
         batches.emplace_back("[]");
 
+    // Pipes are coroutines; as many threads as there are cores (or pipes, if fewer) each run an
+    // io_context with its share of them, as wrk spreads its connections over its threads: more
+    // threads than cores would measure the scheduler rather than the service.
+    const unsigned pipes = std::max(1u, options.concurrency);
+    const unsigned threads = std::min(pipes, std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::unique_ptr<asio::io_context>> contexts; // outlive the workers
+    for (unsigned t = 0; t < threads; ++t)
+        contexts.push_back(std::make_unique<asio::io_context>(1));
     std::vector<std::unique_ptr<Worker>> workers;
-    for (unsigned i = 0; i < std::max(1u, options.concurrency); ++i)
-        workers.push_back(std::make_unique<Worker>(options, batches, entities.size(), i, stop));
+    for (unsigned i = 0; i < pipes; ++i)
+        workers.push_back(std::make_unique<Worker>(
+            options, batches, entities.size(), i, stop, *contexts[i % threads]));
     const double cpu_before = cpu_seconds_now();
     const auto started = Clock::now();
     const auto deadline =
         started + std::chrono::duration_cast<Clock::duration>(
                       options.duration.value_or(std::chrono::duration<double>(0)));
     std::atomic<std::size_t> running{workers.size()};
-    std::vector<std::thread> threads;
-    for (auto& w : workers)
-        threads.emplace_back([&w, &running, deadline] {
-            w->run(deadline);
-            --running;
-        });
+    std::mutex failure_mutex;
+    std::exception_ptr failure;
+    for (unsigned i = 0; i < pipes; ++i)
+        asio::co_spawn(*contexts[i % threads],
+                       workers[i]->run(deadline),
+                       [&running, &failure_mutex, &failure](std::exception_ptr e) {
+                           if (e) {
+                               const std::lock_guard lock(failure_mutex);
+                               if (!failure)
+                                   failure = e;
+                           }
+                           --running;
+                       });
+    std::vector<std::thread> pool;
+    for (auto& context : contexts)
+        pool.emplace_back([&context] { context->run(); });
     // SIGINT/SIGTERM: every pipe's exchange in progress is cancelled, so the run ends at once.
     for (bool cancelled = false; running > 0;) {
         if (!cancelled && stop && *stop) {
@@ -343,8 +395,10 @@ LoadFigures run_load(const LoadOptions& options,
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    for (auto& t : threads)
+    for (auto& t : pool)
         t.join();
+    if (failure)
+        std::rethrow_exception(failure);
 
     LoadFigures total;
     total.seconds = std::chrono::duration<double>(Clock::now() - started).count();

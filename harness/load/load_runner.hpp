@@ -51,8 +51,9 @@ struct LoadFigures {
     double megabytes_per_second() const; ///< bytes sent and received, MB = 10^6
 };
 
-/// Runs `options.concurrency` pipes against the service, each with its own connection and
-/// thread, and merges their figures. A pipe's round:
+/// Runs `options.concurrency` pipes against the service, each with its own connection (the
+/// pipes share one thread per core, as wrk's connections do), and merges their figures. A pipe's
+/// round:
 /// - sink: a full sync of `entities` in batches (sequence_id, request_id, previous_request_id,
 ///   is_full, is_first, the trailing empty batch with is_last: docs/protocol.md#push-request), then
 ///   an incremental sync of the first tenth of them;
