@@ -650,7 +650,12 @@ constexpr const char* kSchema =
     " filtered INTEGER NOT NULL,"
     " hash TEXT NOT NULL,"
     " PRIMARY KEY (ds, id)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS latest_entities_by_updated ON latest_entities (ds, updated);";
+    // Covers what a push reads (`filtered` included): without it, every row of a push's scan was
+    // a second lookup of latest_entities by (ds, id), a third of the push's time. Stores made
+    // before get the covering index on first open, and lose the narrower one.
+    "CREATE INDEX IF NOT EXISTS latest_entities_by_updated_filtered"
+    " ON latest_entities (ds, updated, filtered);"
+    "DROP INDEX IF EXISTS latest_entities_by_updated;";
 
 // Per connection and per load. Made by each load: changing temp_store drops temp tables.
 constexpr const char* kLoadTables =
@@ -893,7 +898,7 @@ void DatasetStore::latest_since(std::string_view dataset,
                                 std::int64_t after,
                                 const std::function<bool(const StoredEntity&)>& visit) const
 {
-    // One range scan of latest_entities_by_updated, in `_updated` order
+    // One range scan of latest_entities_by_updated_filtered, in `_updated` order
     // (docs/protocol.md#push-full-sync).
     Statement st(db_,
                  path_,

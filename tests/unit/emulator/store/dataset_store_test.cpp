@@ -2,6 +2,7 @@
 #include "emulator/store/state_store.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -467,6 +468,61 @@ TEST_F(DatasetStoreTest, LatestSinceIsInUpdatedOrderAfterTheOffset)
         return seen.size() < 2;
     });
     EXPECT_EQ(seen, (std::vector<std::string>{"b", "a"}));
+}
+
+/// The rows of `sql` on the store's connection, each row's columns joined by '|'.
+std::vector<std::string> query(StateStore& state, const char* sql)
+{
+    sqlite3_stmt* st = nullptr;
+    std::vector<std::string> rows;
+    if (sqlite3_prepare_v2(state.handle(), sql, -1, &st, nullptr) != SQLITE_OK)
+        return {std::string("cannot prepare: ") + sqlite3_errmsg(state.handle())};
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        std::string row;
+        for (int c = 0; c < sqlite3_column_count(st); ++c) {
+            const auto* text = sqlite3_column_text(st, c);
+            row += (c ? "|" : "") + std::string(text ? reinterpret_cast<const char*>(text) : "");
+        }
+        rows.push_back(row);
+    }
+    sqlite3_finalize(st);
+    return rows;
+}
+
+TEST(DatasetStore, APushReadsOnlyTheCoveringIndexAndTheVersions)
+{
+    auto state = StateStore::open(":memory:");
+    {
+        DatasetStore store(state);
+        // A store made before the covering index: the narrower index only.
+        ASSERT_EQ(sqlite3_exec(state.handle(),
+                               "DROP INDEX latest_entities_by_updated_filtered;"
+                               "CREATE INDEX latest_entities_by_updated"
+                               " ON latest_entities (ds, updated);",
+                               nullptr,
+                               nullptr,
+                               nullptr),
+                  SQLITE_OK);
+    }
+    DatasetStore store(state); // opened again: the covering index replaces the narrower one
+    EXPECT_EQ(query(state,
+                    "SELECT name FROM sqlite_master WHERE type = 'index'"
+                    " AND tbl_name = 'latest_entities' AND sql IS NOT NULL"),
+              std::vector<std::string>{"latest_entities_by_updated_filtered"});
+    // The scan of latest_since: latest_entities through its covering index (no second lookup
+    // by id per row), each version by its primary key.
+    const auto plan = query(state,
+                            "EXPLAIN QUERY PLAN SELECT v.updated, v.id, v.deleted, v.previous,"
+                            " v.json FROM datasets d JOIN latest_entities l ON l.ds = d.ds"
+                            " JOIN entity_versions v ON v.ds = l.ds AND v.updated = l.updated"
+                            " WHERE d.name = 'p' AND l.updated > -1 AND l.filtered = 0"
+                            " ORDER BY l.updated");
+    std::string text;
+    for (const auto& row : plan)
+        text += row + "\n";
+    EXPECT_NE(text.find("USING COVERING INDEX latest_entities_by_updated_filtered"),
+              std::string::npos)
+        << text;
 }
 
 TEST(DatasetStore, PersistsAcrossReopen)
