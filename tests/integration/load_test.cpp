@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -106,6 +107,25 @@ TEST(LoadRunner, TransformAndPagedSourceAgainstTheReferenceService)
     EXPECT_EQ(pulled.requests, 4u);  // 5 + 5 + 4, then the empty page
     EXPECT_EQ(pulled.first_byte.count(), 4u);
     EXPECT_LE(pulled.first_byte.max(), pulled.latency.max());
+}
+
+TEST(LoadRunner, MorePipesThanCoresShareThreadsAndEachPullsTheWholeDataset)
+{
+    // The pipes are coroutines on one thread per core: with more pipes than cores, several
+    // share a thread, each on its own connection with its own paging state.
+    RunningReferenceService service(
+        reference::Dataset::load(std::string(SESAM_SOURCE_DIR) + "/fixtures/datasets/people.json"));
+    LoadOptions s;
+    s.role = Role::source;
+    s.url = service.base_url() + "entities";
+    s.page_size = 5;
+    s.concurrency = 2 * std::max(1u, std::thread::hardware_concurrency()) + 1;
+    const auto pulled = run_load(s, {});
+    EXPECT_EQ(pulled.error_count(), 0u);
+    EXPECT_EQ(pulled.rounds, s.concurrency);
+    EXPECT_EQ(pulled.entities, 14u * s.concurrency); // each pipe pulled all 14, once
+    EXPECT_EQ(pulled.requests, 4u * s.concurrency);  // 5 + 5 + 4, then the empty page
+    EXPECT_EQ(pulled.latency.count(), pulled.requests);
 }
 
 TEST(LoadRunner, ASlowServiceShowsInTheLatencies)
