@@ -147,9 +147,12 @@ struct Connection : std::enable_shared_from_this<Connection> {
     tcp::socket socket;
     asio::steady_timer timer;
     asio::steady_timer::time_point deadline;
-    bool active = false;    ///< an operation is pending with `deadline`
-    bool timed_out = false; ///< the last operation was ended by the deadline
-    bool waiting = false;   ///< the timer has a wait pending
+    bool active = false; ///< an operation is pending with `deadline`
+    /// A deadline passed with an operation pending, and the socket was closed: whatever fails on
+    /// this connection from then on (even an operation that completed just before, with the
+    /// next one finding the socket closed) is that timeout.
+    bool timed_out = false;
+    bool waiting = false; ///< the timer has a wait pending
     std::uint64_t generation = 0;
 
     /// Starts the clock for one operation: it fails with operation_aborted (and timed_out set)
@@ -158,7 +161,6 @@ struct Connection : std::enable_shared_from_this<Connection> {
     {
         deadline = asio::steady_timer::clock_type::now() + limit;
         active = true;
-        timed_out = false;
         if (waiting && timer.expiry() <= deadline)
             return; // it fires first and waits on for the rest
         wait(deadline);
@@ -209,6 +211,11 @@ private:
 /// request's own headers (one replaces a default of the same name, as Beast's set() did), then
 /// Content-Length when there is a body (or the method expects one). Connection is left out: the
 /// connection is kept alive. A header with CR, LF or NUL in it is not sent (nullopt).
+/// RFC 9110 §5.6.2: the characters of a token (a method, a header name).
+constexpr std::string_view kTokenCharacters =
+    "!#$%&'*+-.^_`|~0123456789"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
 std::optional<std::string> serialize_head(const HttpRequest& req, const Target& t)
 {
     const bool with_body =
@@ -216,7 +223,7 @@ std::optional<std::string> serialize_head(const HttpRequest& req, const Target& 
     HttpHeaders fields{
         {"Host", t.host_header}, {"User-Agent", "sesam-emu/" SESAM_EMU_VERSION}, {"Accept", "*/*"}};
     for (const auto& h : req.headers) {
-        if (h.name.find_first_of("\r\n\0:"sv) != std::string::npos ||
+        if (h.name.empty() || h.name.find_first_of("\r\n\0:"sv) != std::string::npos ||
             h.value.find_first_of("\r\n\0"sv) != std::string::npos)
             return std::nullopt;
         if (iequals(h.name, "Connection") || (with_body && (iequals(h.name, "Content-Length") ||
@@ -329,7 +336,12 @@ struct BeastTransport::Impl {
                                                       asio::buffer(body.data(), cut)};
         auto [ec, written] = co_await asio::async_write(conn->socket, bytes, nothrow_awaitable);
         conn->disarm();
+        const bool timed_out = conn->timed_out;
         close();
+        if (timed_out)
+            co_return error(TransportErrc::write_failed,
+                            "sending the request timed out after " +
+                                seconds_text(options.read_timeout) + ", before the cut");
         if (ec || cancelled)
             co_return error(TransportErrc::write_failed,
                             "sending the request failed before the cut: " + ec.message());
@@ -348,11 +360,16 @@ struct BeastTransport::Impl {
         if (!target)
             co_return error(TransportErrc::invalid_url,
                             "'" + req.url + "' is not an absolute http:// URL");
+        // RFC 9110 §9.1: a method is a token; anything else could inject lines into the head.
+        if (req.method.empty() ||
+            req.method.find_first_not_of(kTokenCharacters) != std::string::npos)
+            co_return error(TransportErrc::write_failed,
+                            "the request method is not an HTTP token: not sent");
         const auto head = serialize_head(req, *target);
         if (!head)
             co_return error(TransportErrc::write_failed,
-                            "a request header has a CR, LF or NUL in its name or value (or a ':' "
-                            "in its name): not sent");
+                            "a request header has a CR, LF or NUL in its name or value, or an "
+                            "empty name or a ':' in it: not sent");
         if (req.cut_after_body_bytes)
             co_return co_await send_cut(*head, req.body, *target, *req.cut_after_body_bytes);
 
@@ -504,7 +521,7 @@ struct BeastTransport::Impl {
                                     " bytes: " + rec.message(),
                                 body_bytes);
             }
-            if (!parser.keep_alive())
+            if (!parser.keep_alive() || conn->timed_out) // a closed socket is not pooled
                 close();
             co_return std::move(parser.head);
         }
@@ -556,11 +573,12 @@ void BeastTransport::close()
 void BeastTransport::cancel()
 {
     impl_->cancelled = true;
-    // Only cancel here: the exchange coroutine may be suspended on the stream, and it closes the
-    // connection itself when its operation completes with operation_aborted.
+    // The socket is closed, not only cancelled (cancelling a connect would move it on to the
+    // host's next address); the exchange, suspended on it, drops the connection when its
+    // operation completes with operation_aborted.
     if (impl_->conn) {
         error_code ignored;
-        impl_->conn->socket.cancel(ignored);
+        impl_->conn->socket.close(ignored);
     }
 }
 

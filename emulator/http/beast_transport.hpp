@@ -19,7 +19,8 @@ namespace sesam::emulator {
 /// send() is synchronous: it runs `io_context` until its own exchange completes, so other work on
 /// the same context (a signal_set that calls cancel()) runs meanwhile. Not thread-safe; use one
 /// transport per thread. A pooled connection keeps a timer wait (its deadline watch) on the
-/// io_context until it is closed: `io_context::run()` returns only after close() or destruction.
+/// io_context until it is closed or its last deadline passes (up to the read timeout later):
+/// call close() (or destroy the transport) before waiting for `io_context::run()` to return.
 class BeastTransport final : public Transport {
 public:
     BeastTransport(boost::asio::io_context& ioc, TransportOptions options);
@@ -33,7 +34,8 @@ public:
     /// several transports on one context (`load`'s pipes). `request` and `sink` must outlive it.
     boost::asio::awaitable<SendResult> async_send(const HttpRequest& request, ResponseSink& sink);
 
-    /// Closes the pooled connection, if any; the next exchange opens a new one.
+    /// Closes the pooled connection, if any; the next exchange opens a new one. Not while an
+    /// exchange is in progress (use cancel()).
     void close();
 
     /// Aborts the exchange in progress (it returns TransportErrc::interrupted) and every later

@@ -113,10 +113,11 @@ public:
            std::size_t entities_in_batches,
            unsigned index,
            const std::atomic<bool>* stop,
+           const std::atomic<bool>& failed,
            asio::io_context& ioc)
         : o_(options), url_(pipe_url(options.url, index)), batches_(batches),
           entities_in_batches_(entities_in_batches), ioc_(ioc), transport_(ioc, options.transport),
-          stop_(stop), random_(seed_of(options, index))
+          stop_(stop), failed_(failed), random_(seed_of(options, index))
     {
     }
 
@@ -158,7 +159,8 @@ private:
         return o.seed ? *o.seed * 1000003u + index : std::random_device{}();
     }
 
-    bool stopped() const { return stop_ && stop_->load(); }
+    /// SIGINT/SIGTERM, or another pipe failed (an exception, rethrown by run_load).
+    bool stopped() const { return (stop_ && stop_->load()) || failed_.load(); }
 
     std::string sequence_id()
     {
@@ -301,6 +303,7 @@ private:
     asio::io_context& ioc_;
     em::BeastTransport transport_;
     const std::atomic<bool>* stop_;
+    const std::atomic<bool>& failed_;
     std::mt19937_64 random_;
 };
 
@@ -360,10 +363,11 @@ LoadFigures run_load(const LoadOptions& options,
     std::vector<std::unique_ptr<asio::io_context>> contexts; // outlive the workers
     for (unsigned t = 0; t < threads; ++t)
         contexts.push_back(std::make_unique<asio::io_context>(1));
+    std::atomic<bool> failed{false}; // a pipe threw: the others stop between requests
     std::vector<std::unique_ptr<Worker>> workers;
     for (unsigned i = 0; i < pipes; ++i)
         workers.push_back(std::make_unique<Worker>(
-            options, batches, entities.size(), i, stop, *contexts[i % threads]));
+            options, batches, entities.size(), i, stop, failed, *contexts[i % threads]));
     const double cpu_before = cpu_seconds_now();
     const auto started = Clock::now();
     const auto deadline =
@@ -375,11 +379,12 @@ LoadFigures run_load(const LoadOptions& options,
     for (unsigned i = 0; i < pipes; ++i)
         asio::co_spawn(*contexts[i % threads],
                        workers[i]->run(deadline),
-                       [&running, &failure_mutex, &failure](std::exception_ptr e) {
+                       [&running, &failure_mutex, &failure, &failed](std::exception_ptr e) {
                            if (e) {
                                const std::lock_guard lock(failure_mutex);
                                if (!failure)
                                    failure = e;
+                               failed = true;
                            }
                            --running;
                        });
