@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <cctype>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -28,6 +29,18 @@ char first_character(const std::string& text)
     return at == std::string::npos ? '\0' : text[at];
 }
 
+/// An HTML page (`--report html:`) rather than a report that merges.
+bool is_html(const std::string& text)
+{
+    const auto at = text.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+    if (at == std::string::npos)
+        return false;
+    std::string start = text.substr(at, 14);
+    for (auto& c : start)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return start.starts_with("<!doctype html") || start.starts_with("<html");
+}
+
 int run_merge(const MergeArgs& args)
 {
     std::vector<ReportText> reports;
@@ -38,6 +51,9 @@ int run_merge(const MergeArgs& args)
         std::ostringstream text;
         text << in.rdbuf();
         reports.push_back({path, text.str()});
+        if (is_html(reports.back().text))
+            throw UsageError(path + ": an HTML report, which is not merged (merge the JUnit or "
+                                    "JSON reports of the same runs)");
     }
     const char kind = first_character(reports.front().text);
     if (kind != '<' && kind != '{')
@@ -69,9 +85,10 @@ Command add_report_command(CLI::App& app)
         "Merge the reports of several runs (the jobs of a CI matrix: one per service or role)\n"
         "into OUT. JUnit XML: every <testsuite> of every input under one <testsuites> with\n"
         "the summed counts. JSON (sesam-emu's): the runs, every check (with the index of its\n"
-        "run) and the summed summary. All inputs must be of one kind. Exit 0: merged (whatever\n"
-        "the checks found: each job's own exit code says that); 2: an input cannot be read or\n"
-        "is not a report of that kind; 4: OUT cannot be written.");
+        "run) and the summed summary. All inputs must be of one kind; HTML pages are not\n"
+        "merged (each stands alone). Exit 0: merged (whatever the checks found: each job's\n"
+        "own exit code says that); 2: an input cannot be read or is not a report of that\n"
+        "kind; 4: OUT cannot be written.");
     merge->add_option("OUT", args->out, "The merged report to write")->required();
     merge->add_option("IN", args->in, "The reports to merge, in order")->required();
     merge->add_option("--name", args->name, "JUnit: the name of the merged <testsuites>")

@@ -90,6 +90,7 @@ TEST_F(ReportMergeTest, AnythingButReportsOfOneKindIsAUsageErrorNamingTheFile)
     std::ofstream(path("junk.txt")) << "hello";
     std::ofstream(path("cut.json")) << "{\"run\": {}, \"checks\": [";
     std::ofstream(path("other.xml")) << "<?xml version=\"1.0\"?><coverage/>";
+    std::ofstream(path("page.html")) << "\n<!DOCTYPE html>\n<html lang=\"en\"></html>\n";
     const std::vector<std::pair<std::string, std::string>> cases{
         {path("source.xml") + " " + path("source.json"),
          path("source.json") + ": a JUnit XML report was expected, as " + path("source.xml") +
@@ -98,6 +99,10 @@ TEST_F(ReportMergeTest, AnythingButReportsOfOneKindIsAUsageErrorNamingTheFile)
         {path("cut.json"), path("cut.json") + ": not JSON"},
         {path("other.xml"), path("other.xml") + ": no <testsuite> in it: not a JUnit XML report"},
         {path("missing.xml"), "cannot read report " + path("missing.xml")},
+        {path("source.xml") + " " + path("page.html"),
+         path("page.html") +
+             ": an HTML report, which is not merged (merge the JUnit or JSON reports of the "
+             "same runs)"},
     };
     for (const auto& [inputs, message] : cases) {
         const auto r = emu("report merge " + path("out") + " " + inputs);
