@@ -1,5 +1,6 @@
 #include "harness/report/html_report.hpp"
 
+#include "harness/report/buffered_file_reporter.hpp"
 #include "harness/report/report_file.hpp"
 #include "harness/report/reporter.hpp"
 #include "harness/report/utf8.hpp"
@@ -470,33 +471,17 @@ checks_page(const RunInfo& run, const std::vector<CheckResult>& results, const R
 
 constexpr std::string_view kWhat = "HTML report";
 
-class HtmlReporter final : public Reporter {
+class HtmlReporter final : public BufferedFileReporter {
 public:
-    explicit HtmlReporter(std::string path) : path_(std::move(path))
-    {
-        // Fail before a long run, not after it, when the report could never be written.
-        check_report_path(path_, kWhat);
-    }
-
-    void begin(const RunInfo& run) override
-    {
-        run_ = run;
-        results_.clear();
-    }
-
-    void check_started(const CheckInfo& /*check*/) override {}
-
-    void check_finished(const CheckResult& result) override { results_.push_back(result); }
-
-    void end(const RunSummary& summary) override
-    {
-        write_report_file(path_, checks_page(run_, results_, summary), kWhat);
-    }
+    explicit HtmlReporter(std::string path) : BufferedFileReporter(std::move(path), kWhat) {}
 
 private:
-    std::string path_;
-    RunInfo run_;
-    std::vector<CheckResult> results_;
+    std::string render(const RunInfo& run,
+                       const std::vector<CheckResult>& results,
+                       const RunSummary& summary) const override
+    {
+        return checks_page(run, results, summary);
+    }
 };
 
 // ----- load ----------------------------------------------------------------------------------

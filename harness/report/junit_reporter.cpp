@@ -1,3 +1,4 @@
+#include "harness/report/buffered_file_reporter.hpp"
 #include "harness/report/report_file.hpp"
 #include "harness/report/reporter.hpp"
 #include "harness/report/utf8.hpp"
@@ -125,33 +126,22 @@ std::string testcase(const CheckResult& r, const RunInfo& run)
 
 constexpr std::string_view kWhat = "JUnit report";
 
-class JunitReporter final : public Reporter {
+class JunitReporter final : public BufferedFileReporter {
 public:
-    explicit JunitReporter(std::string path) : path_(std::move(path))
+    explicit JunitReporter(std::string path) : BufferedFileReporter(std::move(path), kWhat) {}
+
+private:
+    std::string render(const RunInfo& run,
+                       const std::vector<CheckResult>& results,
+                       const RunSummary& summary) const override
     {
-        // Fail before a long run, not after it, when the report could never be written.
-        check_report_path(path_, kWhat);
-    }
-
-    void begin(const RunInfo& run) override
-    {
-        run_ = run;
-        results_.clear();
-    }
-
-    void check_started(const CheckInfo& /*check*/) override {}
-
-    void check_finished(const CheckResult& result) override { results_.push_back(result); }
-
-    void end(const RunSummary& summary) override
-    {
-        std::vector<Role> roles = run_.roles;
-        for (const CheckResult& r : results_) {
+        std::vector<Role> roles = run.roles;
+        for (const CheckResult& r : results) {
             if (std::find(roles.begin(), roles.end(), r.info.role) == roles.end()) {
                 roles.push_back(r.info.role);
             }
         }
-        if (!run_.suite_per_role)
+        if (!run.suite_per_role)
             roles = {Role::source}; // one testsuite: every result is taken below
         std::string suites;
         std::size_t tests = 0, failures = 0, skipped = 0;
@@ -159,14 +149,14 @@ public:
             std::string cases;
             std::size_t n = 0, failed = 0, skips = 0;
             double seconds = 0;
-            for (const CheckResult& r : results_) {
-                if (run_.suite_per_role && r.info.role != role)
+            for (const CheckResult& r : results) {
+                if (run.suite_per_role && r.info.role != role)
                     continue;
                 ++n;
                 failed += r.fails_run() ? 1 : 0;
                 skips += r.verdict == Verdict::skipped ? 1 : 0;
                 seconds += r.seconds;
-                cases += testcase(r, run_);
+                cases += testcase(r, run);
             }
             if (n == 0)
                 continue;
@@ -176,7 +166,7 @@ public:
             suites += fmt::format(
                 "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" "
                 "errors=\"0\" time=\"{:.3f}\">\n",
-                attr(run_.suite_per_role ? run_.suite + "." + to_string(role) : run_.suite),
+                attr(run.suite_per_role ? run.suite + "." + to_string(role) : run.suite),
                 n,
                 failed,
                 skips,
@@ -185,8 +175,8 @@ public:
                                   "      <property name=\"service_url\" value=\"{}\"/>\n"
                                   "      <property name=\"sesam_emu_version\" value=\"{}\"/>\n"
                                   "    </properties>\n",
-                                  attr(run_.service_url),
-                                  attr(run_.sesam_emu_version));
+                                  attr(run.service_url),
+                                  attr(run.sesam_emu_version));
             suites += cases;
             if (!summary.service_output_tail.empty()) {
                 suites += fmt::format("    <system-err>{}</system-err>\n",
@@ -194,24 +184,17 @@ public:
             }
             suites += "  </testsuite>\n";
         }
-        write_report_file(path_,
-                          fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                                      "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" "
-                                      "skipped=\"{}\" errors=\"0\" time=\"{:.3f}\">\n{}"
-                                      "</testsuites>\n",
-                                      attr(run_.suite),
-                                      tests,
-                                      failures,
-                                      skipped,
-                                      summary.seconds,
-                                      suites),
-                          kWhat);
+        return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                           "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" "
+                           "skipped=\"{}\" errors=\"0\" time=\"{:.3f}\">\n{}"
+                           "</testsuites>\n",
+                           attr(run.suite),
+                           tests,
+                           failures,
+                           skipped,
+                           summary.seconds,
+                           suites);
     }
-
-private:
-    std::string path_;
-    RunInfo run_;
-    std::vector<CheckResult> results_;
 };
 
 } // namespace
