@@ -3,6 +3,8 @@
 #include "harness/report/report_file.hpp"
 #include "harness/report/reporter.hpp"
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,5 +49,37 @@ private:
     RunInfo run_;
     std::vector<CheckResult> results_;
 };
+
+/// The results of a run as the JUnit and HTML reports group them: one group per role (the run's
+/// roles in their order, then any other role a result names) with RunInfo::suite_per_role, else
+/// one group of every result. Groups without results are left out.
+struct ResultGroup {
+    Role role = Role::source;         ///< meaningless without suite_per_role
+    std::vector<std::size_t> indices; ///< into the results, in their order
+};
+
+inline std::vector<ResultGroup> result_groups(const RunInfo& run,
+                                              const std::vector<CheckResult>& results)
+{
+    std::vector<ResultGroup> groups;
+    if (!run.suite_per_role) {
+        groups.push_back({});
+        for (std::size_t i = 0; i < results.size(); ++i)
+            groups.back().indices.push_back(i);
+    } else {
+        for (const Role role : run.roles)
+            groups.push_back({role, {}});
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            const Role role = results[i].info.role;
+            auto group = std::find_if(
+                groups.begin(), groups.end(), [&](const ResultGroup& g) { return g.role == role; });
+            if (group == groups.end())
+                group = groups.insert(groups.end(), ResultGroup{role, {}});
+            group->indices.push_back(i);
+        }
+    }
+    std::erase_if(groups, [](const ResultGroup& g) { return g.indices.empty(); });
+    return groups;
+}
 
 } // namespace sesam::harness

@@ -426,23 +426,13 @@ checks_page(const RunInfo& run, const std::vector<CheckResult>& results, const R
             "aria-pressed=\"false\">Failures and warnings only</button></nav>\n";
 
     // The checks, by role in the run's order (a role only results name comes after).
-    std::vector<Role> roles_shown = run.roles;
-    for (const CheckResult& r : results)
-        if (std::find(roles_shown.begin(), roles_shown.end(), r.info.role) == roles_shown.end())
-            roles_shown.push_back(r.info.role);
-    if (!run.suite_per_role)
-        roles_shown = {Role::source}; // one group: every result is taken below
-    for (const Role role : roles_shown) {
+    for (const auto& [role, indices] : result_groups(run, results)) {
         std::vector<const CheckResult*> group;
         std::string checks;
-        for (std::size_t i = 0; i < results.size(); ++i) {
-            if (run.suite_per_role && results[i].info.role != role)
-                continue;
+        for (const std::size_t i : indices) {
             group.push_back(&results[i]);
             checks += check_html(results[i], i);
         }
-        if (group.empty())
-            continue;
         const std::string name = run.suite_per_role ? to_string(role) : "tests";
         body += fmt::format("<section class=\"role\" id=\"role-{}\">\n<h2>{}<span "
                             "class=\"counts\">{}</span></h2>\n{}</section>\n",

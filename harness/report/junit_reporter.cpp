@@ -135,31 +135,20 @@ private:
                        const std::vector<CheckResult>& results,
                        const RunSummary& summary) const override
     {
-        std::vector<Role> roles = run.roles;
-        for (const CheckResult& r : results) {
-            if (std::find(roles.begin(), roles.end(), r.info.role) == roles.end()) {
-                roles.push_back(r.info.role);
-            }
-        }
-        if (!run.suite_per_role)
-            roles = {Role::source}; // one testsuite: every result is taken below
         std::string suites;
         std::size_t tests = 0, failures = 0, skipped = 0;
-        for (const Role role : roles) {
+        for (const auto& [role, indices] : result_groups(run, results)) {
             std::string cases;
-            std::size_t n = 0, failed = 0, skips = 0;
+            const std::size_t n = indices.size();
+            std::size_t failed = 0, skips = 0;
             double seconds = 0;
-            for (const CheckResult& r : results) {
-                if (run.suite_per_role && r.info.role != role)
-                    continue;
-                ++n;
+            for (const std::size_t i : indices) {
+                const CheckResult& r = results[i];
                 failed += r.fails_run() ? 1 : 0;
                 skips += r.verdict == Verdict::skipped ? 1 : 0;
                 seconds += r.seconds;
                 cases += testcase(r, run);
             }
-            if (n == 0)
-                continue;
             tests += n;
             failures += failed;
             skipped += skips;
