@@ -207,15 +207,16 @@ private:
     }
 };
 
-/// The request's head as HTTP/1.1 puts it on the wire: Host, User-Agent and Accept, then the
-/// request's own headers (one replaces a default of the same name, as Beast's set() did), then
-/// Content-Length when there is a body (or the method expects one). Connection is left out: the
-/// connection is kept alive. A header with CR, LF or NUL in it is not sent (nullopt).
-/// RFC 9110 §5.6.2: the characters of a token (a method, a header name).
+/// RFC 9110 §5.6.2: the characters of a token (a method).
 constexpr std::string_view kTokenCharacters =
     "!#$%&'*+-.^_`|~0123456789"
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
+/// The request's head as HTTP/1.1 puts it on the wire: Host, User-Agent and Accept, then the
+/// request's own headers (one replaces a default of the same name, as Beast's set() did), then
+/// Content-Length when there is a body (or the method expects one). Connection is left out: the
+/// connection is kept alive. A header with an empty name, a ':' in its name, or CR, LF or NUL in
+/// its name or value is not sent (nullopt): it could add lines to the head.
 std::optional<std::string> serialize_head(const HttpRequest& req, const Target& t)
 {
     const bool with_body =
