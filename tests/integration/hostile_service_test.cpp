@@ -307,34 +307,33 @@ TEST_F(HostileServiceTest, NoSecretLeavesThroughAnyDoorInAnyEncoding)
     expect_clean("replay JSON", slurp(path("replay.json")));
 }
 
-/// An answer that never ends: 200 and an array of entities, as fast as the peer reads (at most
-/// 8 GiB, so the loop is bounded), until the peer goes away.
-void endless_entities(const RawRequest&, RawConnection& c)
+/// An answer that never ends: 200 and an array of entities in chunks of `chunk_bytes`, with
+/// `pause` after each, until the peer goes away (at most `chunks` chunks, so the loop is
+/// bounded).
+ScriptedServer::Script
+entities_without_end(std::size_t chunk_bytes, std::chrono::milliseconds pause, int chunks)
 {
-    std::string chunk;
-    while (chunk.size() < (1 << 20))
-        chunk +=
-            R"({"_id":"x","v":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},)";
-    c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[");
-    for (int i = 0; i < 8192 && !c.closed(); ++i)
-        c.write(chunk);
+    return [=](const RawRequest&, RawConnection& c) {
+        std::string chunk;
+        while (chunk.size() < chunk_bytes)
+            chunk +=
+                R"({"_id":"x","v":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},)";
+        c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[");
+        for (int i = 0; i < chunks && !c.closed(); ++i) {
+            c.write(chunk);
+            if (pause.count() > 0)
+                std::this_thread::sleep_for(pause);
+        }
+    };
 }
 
-/// Like endless_entities but paced at about 64 MB/s (64 KiB a millisecond): bytes flow all the
-/// time, yet a client's response cap (about 95 MB) is not reached within the first second, so a
-/// signal sent a few hundred milliseconds in always finds the exchange still streaming.
-void steady_entities(const RawRequest&, RawConnection& c)
-{
-    std::string chunk;
-    while (chunk.size() < (1 << 16))
-        chunk +=
-            R"({"_id":"x","v":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},)";
-    c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[");
-    for (int i = 0; i < 120000 && !c.closed(); ++i) { // at most about two minutes
-        c.write(chunk);
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-}
+/// As fast as the peer reads, 1 MiB at a time (at most 8 GiB).
+const auto endless_entities = entities_without_end(1 << 20, std::chrono::milliseconds(0), 8192);
+
+/// Paced at about 64 MB/s (64 KiB a millisecond, for at most about two minutes): bytes flow all
+/// the time, yet a client's response cap (about 95 MB) is not reached within the first second,
+/// so a signal sent a few hundred milliseconds in always finds the exchange still streaming.
+const auto steady_entities = entities_without_end(1 << 16, std::chrono::milliseconds(1), 120000);
 
 /// Waits until `server` has received more than `before` requests (at most 10 s).
 void wait_for_request(const ScriptedServer& server, std::size_t before = 0)
