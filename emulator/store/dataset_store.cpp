@@ -6,6 +6,7 @@
 #include "emulator/store/state_store.hpp"
 
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <bit>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 #include <stdexcept>
 #include <vector>
@@ -23,6 +25,7 @@ namespace {
 
 using nlohmann::json;
 using nlohmann::ordered_json;
+namespace sj = simdjson::ondemand;
 
 // ---- MurmurHash3 x64 128-bit (Austin Appleby's public-domain design), seed 0 ----
 
@@ -174,13 +177,16 @@ void append_int(std::string& out, std::int64_t value)
     out.append(digits.data(), end);
 }
 
-/// Reads one entity as a dataset sink writes it (docs/protocol.md#reserved-fields), in one SAX pass
+/// Reads one entity as a dataset sink writes it (docs/protocol.md#reserved-fields), in one pass
 /// without a DOM: checks it, keeps its own (non-`_`) root fields as compact JSON in their original
 /// order, and builds the canonical text that `_hash` is taken of. That text is byte for byte
 /// nlohmann::json's compact dump (keys sorted) of the entity reduced to its own fields, `_id` and a
-/// boolean `_deleted`. Anything unusual (an error, a duplicate key, a key that needs escaping) is
-/// read again through the DOM, which defines the behaviour and words the errors. Reused: its
-/// buffers keep capacity.
+/// boolean `_deleted`. The pass walks simdjson's On-Demand parser (UTF-8, structure, strings and
+/// numbers checked as nlohmann checks them), and numbers are written as nlohmann reads them
+/// (integers as integers, `-0` as `0`, everything else as a double). Anything unusual (an error, a
+/// duplicate key, a key that needs escaping, a number simdjson does not take) is read again
+/// through the DOM, which defines the behaviour and words the errors. Reused: its buffers keep
+/// capacity.
 class EntityReader {
 public:
     /// Reads `text`; `tombstone` makes it deleted (deletion tracking). Throws
@@ -199,100 +205,6 @@ public:
     bool deleted() const { return deleted_; }
     bool filtered() const { return filtered_; }
     const HashText& hash() const { return hash_; }
-
-    // nlohmann::json SAX events. Returning false abandons the fast pass.
-    bool null() { return scalar("null"); }
-    bool boolean(bool value)
-    {
-        if (frames_.size() == 1 && field_ == RootField::deleted)
-            deleted_ = value; // docs/protocol.md#reserved-fields: only the literal true deletes
-        if (frames_.size() == 1 && field_ == RootField::filtered)
-            filtered_ = value;
-        return scalar(value ? "true" : "false");
-    }
-    bool number_integer(json::number_integer_t value) { return integer(value); }
-    bool number_unsigned(json::number_unsigned_t value) { return integer(value); }
-    bool number_float(json::number_float_t value, const std::string& /*raw*/)
-    {
-        // The formatting that dump() uses for a (always finite) parsed double, without dump()'s
-        // allocations, which cost as much as the rest of a typical entity's reading.
-        std::array<char, 64> digits{};
-        const auto* end =
-            nlohmann::detail::to_chars(digits.data(), digits.data() + digits.size(), value);
-        return scalar({digits.data(), end});
-    }
-    bool string(std::string& value)
-    {
-        // docs/protocol.md#transit rule 3: a known tag that does not decode is an error (worded by
-        // read_dom)
-        if (check_transit(value) != nullptr || !begin_value(true))
-            return false;
-        if (frames_.size() == 1 && field_ == RootField::id) {
-            id_ = value;
-            has_id_ = true;
-        }
-        if (copying()) {
-            const auto begin = canonical_.size();
-            canonical_.push_back('"');
-            append_escaped(canonical_, value);
-            canonical_.push_back('"');
-            own_.append(canonical_, begin);
-        }
-        return true;
-    }
-    bool binary(json::binary_t& /*value*/) { return false; }
-    bool start_object(std::size_t /*size*/)
-    {
-        if (frames_.empty()) {
-            frames_.push_back({true, canonical_.size(), members_.size(), 0});
-            canonical_.push_back('{');
-            return true;
-        }
-        return start_container(true, "{");
-    }
-    bool key(std::string& name)
-    {
-        Frame& frame = frames_.back();
-        if (frames_.size() == 1) {
-            field_ = root_field(name);
-            if (field_ != RootField::own)
-                return field_ == RootField::dropped || note_once(field_);
-            own_.push_back(','); // own root fields follow the reserved ones
-        } else if (!copying()) {
-            return true;
-        } else if (frame.count > 0) {
-            own_.push_back(',');
-        }
-        if (!add_member(frame, name))
-            return false;
-        own_.append(canonical_, members_.back().begin);
-        return true;
-    }
-    bool end_object()
-    {
-        Frame frame = frames_.back();
-        frames_.pop_back();
-        if (frames_.empty())
-            return close_root(frame);
-        if (!copying())
-            return true;
-        own_.push_back('}');
-        return close_object(frame);
-    }
-    bool start_array(std::size_t /*size*/) { return start_container(false, "["); }
-    bool end_array()
-    {
-        frames_.pop_back();
-        if (copying())
-            emit("]");
-        return true;
-    }
-    bool parse_error(std::size_t /*position*/,
-                     const std::string& /*token*/,
-                     const json::exception& /*error*/)
-    {
-        return false;
-    }
 
 private:
     enum class RootField : std::uint8_t { own, id, deleted, filtered, dropped };
@@ -321,6 +233,7 @@ private:
         return name == kFiltered ? RootField::filtered : RootField::dropped;
     }
 
+    /// The walk over simdjson's On-Demand document. Returning false abandons it for the DOM.
     bool read_fast(std::string_view text)
     {
         own_.clear();
@@ -330,7 +243,168 @@ private:
         field_ = RootField::own;
         seen_ = 0;
         has_id_ = deleted_ = filtered_ = false;
-        return json::sax_parse(text.begin(), text.end(), this);
+        // simdjson reads up to SIMDJSON_PADDING bytes past the end.
+        padded_.resize(text.size() + simdjson::SIMDJSON_PADDING);
+        std::copy(text.begin(), text.end(), padded_.begin());
+        sj::document doc;
+        sj::object root;
+        if (parser_.iterate(padded_.data(), text.size(), padded_.size()).get(doc) ||
+            doc.get_object().get(root))
+            return false;
+        frames_.push_back({true, 0, 0, 0});
+        canonical_.push_back('{');
+        if (!walk_members(root) || !end_object())
+            return false;
+        const char* trailing = nullptr;
+        return doc.current_location().get(trailing) != simdjson::SUCCESS; // nothing after it
+    }
+
+    bool walk_members(sj::object& object)
+    {
+        for (auto member : object) {
+            std::string_view name;
+            sj::value value;
+            if (member.unescaped_key().get(name) || !key(name) || member.value().get(value) ||
+                !walk(value))
+                return false;
+        }
+        return true;
+    }
+
+    bool walk(sj::value& value)
+    {
+        sj::json_type type{};
+        if (value.type().get(type))
+            return false;
+        switch (type) {
+        case sj::json_type::object: {
+            sj::object object;
+            return !value.get_object().get(object) && start_container(true, "{") &&
+                   walk_members(object) && end_object();
+        }
+        case sj::json_type::array: {
+            sj::array array;
+            if (value.get_array().get(array) || !start_container(false, "["))
+                return false;
+            for (auto element : array) {
+                sj::value item;
+                if (element.get(item) || !walk(item))
+                    return false;
+            }
+            return end_array();
+        }
+        case sj::json_type::string: {
+            std::string_view text;
+            return !value.get_string().get(text) && string(text);
+        }
+        case sj::json_type::number:
+            return number(value);
+        case sj::json_type::boolean: {
+            bool flag = false;
+            return !value.get_bool().get(flag) && boolean(flag);
+        }
+        case sj::json_type::null: {
+            bool null = false;
+            return !value.is_null().get(null) && null && scalar("null");
+        }
+        }
+        return false;
+    }
+
+    /// A number as nlohmann reads it: an integer token that fits 64 bits is an integer (`-0`
+    /// too, written `0`), any other a double, written as dump() writes a double. What simdjson
+    /// refuses (beyond 64 bits, out of a double's range) goes to the DOM.
+    bool number(sj::value& value)
+    {
+        // Not get_number(): in simdjson 3.0.1 it gives 0 for a double of more than 19 digits.
+        sj::number_type type{};
+        if (value.get_number_type().get(type))
+            return false;
+        if (type == sj::number_type::signed_integer) {
+            std::int64_t number = 0;
+            return !value.get_int64().get(number) && integer(number);
+        }
+        if (type == sj::number_type::unsigned_integer) {
+            std::uint64_t number = 0;
+            return !value.get_uint64().get(number) && integer(number);
+        }
+        double number = 0;
+        if (value.get_double().get(number) || !std::isfinite(number) ||
+            value.raw_json_token().find_first_of(".eE") == std::string_view::npos)
+            return false; // an integer token beyond 64 bits: nlohmann reads a double
+        // The formatting that dump() uses for a finite double, without dump()'s allocations.
+        std::array<char, 64> digits{};
+        const auto* end =
+            nlohmann::detail::to_chars(digits.data(), digits.data() + digits.size(), number);
+        return scalar({digits.data(), end});
+    }
+
+    bool boolean(bool value)
+    {
+        if (frames_.size() == 1 && field_ == RootField::deleted)
+            deleted_ = value; // docs/protocol.md#reserved-fields: only the literal true deletes
+        if (frames_.size() == 1 && field_ == RootField::filtered)
+            filtered_ = value;
+        return scalar(value ? "true" : "false");
+    }
+
+    bool string(std::string_view value)
+    {
+        // docs/protocol.md#transit rule 3: a known tag that does not decode is an error (worded by
+        // read_dom)
+        if (check_transit(value) != nullptr || !begin_value(true))
+            return false;
+        if (frames_.size() == 1 && field_ == RootField::id) {
+            id_ = value;
+            has_id_ = true;
+        }
+        if (copying()) {
+            const auto begin = canonical_.size();
+            canonical_.push_back('"');
+            append_escaped(canonical_, value);
+            canonical_.push_back('"');
+            own_.append(canonical_, begin);
+        }
+        return true;
+    }
+
+    bool key(std::string_view name)
+    {
+        Frame& frame = frames_.back();
+        if (frames_.size() == 1) {
+            field_ = root_field(name);
+            if (field_ != RootField::own)
+                return field_ == RootField::dropped || note_once(field_);
+            own_.push_back(','); // own root fields follow the reserved ones
+        } else if (!copying()) {
+            return true;
+        } else if (frame.count > 0) {
+            own_.push_back(',');
+        }
+        if (!add_member(frame, name))
+            return false;
+        own_.append(canonical_, members_.back().begin);
+        return true;
+    }
+
+    bool end_object()
+    {
+        Frame frame = frames_.back();
+        frames_.pop_back();
+        if (frames_.empty())
+            return close_root(frame);
+        if (!copying())
+            return true;
+        own_.push_back('}');
+        return close_object(frame);
+    }
+
+    bool end_array()
+    {
+        frames_.pop_back();
+        if (copying())
+            emit("]");
+        return true;
     }
 
     /// The DOM reading: the reference for what read_fast does, and the wording of errors.
@@ -386,11 +460,11 @@ private:
         canonical_.append(text);
     }
 
-    /// Before each value: false when it may not stand here (outside an object entity, or a
-    /// non-string `_id`); writes the comma between array elements.
+    /// Before each value: false when it may not stand here (a non-string `_id`); writes the
+    /// comma between array elements.
     bool begin_value(bool is_string)
     {
-        if (frames_.empty() || (frames_.size() == 1 && field_ == RootField::id && !is_string))
+        if (frames_.size() == 1 && field_ == RootField::id && !is_string)
             return false;
         Frame& frame = frames_.back();
         if (!frame.object && copying() && frame.count++ > 0)
@@ -503,6 +577,8 @@ private:
     std::string own_;
     std::string canonical_;
     std::string scratch_;
+    std::string padded_; ///< the entity, with simdjson's padding
+    sj::parser parser_;
     bool has_id_ = false;
     bool deleted_ = false;
     bool filtered_ = false;
@@ -513,6 +589,24 @@ private:
     std::vector<Member> members_;
     std::vector<std::size_t> order_;
 };
+
+/// What a load writes of one entity: EntityReader's results, held by the reader or a batch.
+struct ReadEntity {
+    std::string_view id;
+    std::string_view own_fields; ///< `,"key":value` pairs, or empty
+    std::string_view hash;
+    bool deleted;
+    bool filtered;
+};
+
+ReadEntity read_entity(const EntityReader& reader)
+{
+    return {reader.id(),
+            reader.own_fields(),
+            as_view(reader.hash()),
+            reader.deleted(),
+            reader.filtered()};
+}
 
 // ---- SQLite ----
 
@@ -667,15 +761,73 @@ constexpr const char* kLoadTables =
 
 } // namespace
 
+// ---- EntityBatch ----
+
+struct EntityBatch::Impl {
+    /// One entity: its id and own fields in `text`.
+    struct Item {
+        std::size_t begin;
+        std::size_t id_size;
+        std::size_t own_size;
+        HashText hash;
+        bool deleted;
+        bool filtered;
+    };
+
+    ReadEntity entity(const Item& item) const
+    {
+        const std::string_view all(text);
+        return {all.substr(item.begin, item.id_size),
+                all.substr(item.begin + item.id_size, item.own_size),
+                as_view(item.hash),
+                item.deleted,
+                item.filtered};
+    }
+
+    EntityReader reader;
+    std::string text;
+    std::vector<Item> items;
+};
+
+EntityBatch::EntityBatch() : impl_(std::make_unique<Impl>()) {}
+EntityBatch::~EntityBatch() = default;
+EntityBatch::EntityBatch(EntityBatch&&) noexcept = default;
+EntityBatch& EntityBatch::operator=(EntityBatch&&) noexcept = default;
+
+void EntityBatch::add(std::string_view entity_json)
+{
+    auto& b = *impl_;
+    b.reader.read(entity_json, false);
+    const auto& r = b.reader;
+    b.items.push_back(
+        {b.text.size(), r.id().size(), r.own_fields().size(), r.hash(), r.deleted(), r.filtered()});
+    b.text.append(r.id()).append(r.own_fields());
+}
+
+std::size_t EntityBatch::size() const noexcept
+{
+    return impl_->items.size();
+}
+
+std::size_t EntityBatch::bytes() const noexcept
+{
+    return impl_->text.size();
+}
+
+void EntityBatch::clear() noexcept
+{
+    impl_->text.clear();
+    impl_->items.clear();
+}
+
 // ---- DatasetStore::Load ----
 
 struct DatasetStore::Load::Impl {
-    Impl(sqlite3* handle,
-         const std::string& store_path,
+    Impl(StateStore& store,
          std::string_view dataset,
          bool full_load,
          std::function<std::int64_t()> clock)
-        : db(handle), path(store_path), name(dataset), full(full_load),
+        : state(&store), db(store.handle()), path(store.path()), name(dataset), full(full_load),
           now_micros(std::move(clock)), read_error("cannot read dataset " + name),
           write_error("cannot write dataset " + name),
           find_latest(db,
@@ -693,24 +845,44 @@ struct DatasetStore::Load::Impl {
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (ds, id) DO UPDATE SET"
                         " updated = excluded.updated, deleted = excluded.deleted,"
                         " filtered = excluded.filtered, hash = excluded.hash"),
+          insert_latest(db,
+                        path,
+                        "INSERT INTO latest_entities (ds, id, updated, deleted, filtered, hash)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (ds, id) DO NOTHING"),
           mark_seen(db, path, "INSERT OR IGNORE INTO temp.load_seen (id) VALUES (?1)")
     {
     }
 
-    /// Writes the entity in `reader` as a new version unless its latest version has the same
-    /// content.
-    WriteOutcome put(bool filtered)
+    /// Writes `entity` as a new version unless its latest version has the same content.
+    WriteOutcome put(const ReadEntity& entity)
     {
-        const auto& id = reader.id();
-        const auto hash = as_view(reader.hash());
+        const auto id = entity.id;
+        const auto hash = entity.hash;
+        const bool filtered = entity.filtered;
         std::optional<std::int64_t> previous;
         bool unchanged = false;
-        find_latest.bind(1, ds).bind(2, id);
-        if (find_latest.step(read_error)) {
-            previous = find_latest.integer(0);
-            unchanged = find_latest.text(1) == hash && (find_latest.integer(2) != 0) == filtered;
+        bool inserted = false;
+        if (fresh) {
+            // A dataset empty when the load began: nearly every entity is new, and trying the
+            // insert first finds the key once instead of twice (lookup, then upsert).
+            insert_latest.bind(1, ds)
+                .bind(2, id)
+                .bind(3, next_updated)
+                .bind(4, std::int64_t{entity.deleted})
+                .bind(5, std::int64_t{filtered})
+                .bind(6, hash)
+                .run(write_error);
+            inserted = sqlite3_changes(db) == 1;
         }
-        find_latest.reset();
+        if (!inserted) {
+            find_latest.bind(1, ds).bind(2, id);
+            if (find_latest.step(read_error)) {
+                previous = find_latest.integer(0);
+                unchanged =
+                    find_latest.text(1) == hash && (find_latest.integer(2) != 0) == filtered;
+            }
+            find_latest.reset();
+        }
         if (unchanged) {
             // Entities written by this load count as seen without a row: see track_deletions.
             if (full)
@@ -724,7 +896,7 @@ struct DatasetStore::Load::Impl {
         // their original order
         text.assign("{\"_id\":\"");
         append_escaped(text, id);
-        text.append(reader.deleted() ? "\",\"_deleted\":true" : "\",\"_deleted\":false");
+        text.append(entity.deleted ? "\",\"_deleted\":true" : "\",\"_deleted\":false");
         text.append(",\"_updated\":");
         append_int(text, updated);
         text.append(",\"_previous\":");
@@ -735,26 +907,35 @@ struct DatasetStore::Load::Impl {
         text.append(",\"_ts\":");
         append_int(text, ts);
         text.append(",\"_hash\":\"").append(hash).append("\"");
-        text.append(reader.own_fields()).append("}");
+        text.append(entity.own_fields).append("}");
 
         insert_version.bind(1, ds)
             .bind(2, updated)
             .bind(3, id)
-            .bind(4, std::int64_t{reader.deleted()})
+            .bind(4, std::int64_t{entity.deleted})
             .bind(5, std::int64_t{filtered})
             .bind(6, hash)
             .bind(7, previous)
             .bind(8, ts)
             .bind(9, text)
             .run(write_error);
+        if (inserted)
+            return WriteOutcome::written;
         upsert_latest.bind(1, ds)
             .bind(2, id)
             .bind(3, updated)
-            .bind(4, std::int64_t{reader.deleted()})
+            .bind(4, std::int64_t{entity.deleted})
             .bind(5, std::int64_t{filtered})
             .bind(6, hash)
             .run(write_error);
         return WriteOutcome::written;
+    }
+
+    WriteOutcome count(WriteOutcome outcome)
+    {
+        ++summary.received;
+        ++(outcome == WriteOutcome::written ? summary.written : summary.unchanged);
+        return outcome;
     }
 
     void check_open() const
@@ -776,8 +957,10 @@ struct DatasetStore::Load::Impl {
 
     void roll_back() noexcept
     {
-        if (!finished)
+        if (!finished) {
             sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            state->resume_checkpoints();
+        }
         finished = true;
     }
 
@@ -801,11 +984,14 @@ struct DatasetStore::Load::Impl {
             db, path, "SELECT id, json, filtered FROM temp.load_tracked ORDER BY rowid");
         while (tracked.step(what)) {
             reader.read(tracked.text(1), true);
-            put(tracked.integer(2) != 0);
+            auto entity = read_entity(reader);
+            entity.filtered = tracked.integer(2) != 0;
+            put(entity);
             ++summary.deleted_by_tracking;
         }
     }
 
+    StateStore* state;
     sqlite3* db;
     std::string path;
     std::string name;
@@ -816,6 +1002,7 @@ struct DatasetStore::Load::Impl {
     std::int64_t ds = 0;
     std::int64_t first_updated = 0;
     std::int64_t next_updated = 0;
+    bool fresh = false; ///< the dataset had no version when the load began
     bool finished = false;
     LoadSummary summary;
     EntityReader reader;
@@ -823,6 +1010,7 @@ struct DatasetStore::Load::Impl {
     Statement find_latest;
     Statement insert_version;
     Statement upsert_latest;
+    Statement insert_latest;
     Statement mark_seen;
 };
 
@@ -841,10 +1029,18 @@ WriteOutcome DatasetStore::Load::write(std::string_view entity_json)
     auto& load = *impl_;
     load.check_open();
     load.reader.read(entity_json, false); // a bad entity writes nothing: the load may go on
-    const auto outcome = load.guarded([&] { return load.put(load.reader.filtered()); });
-    ++load.summary.received;
-    ++(outcome == WriteOutcome::written ? load.summary.written : load.summary.unchanged);
-    return outcome;
+    return load.count(load.guarded([&] { return load.put(read_entity(load.reader)); }));
+}
+
+void DatasetStore::Load::write(const EntityBatch& batch)
+{
+    auto& load = *impl_;
+    load.check_open();
+    const auto& b = *batch.impl_;
+    load.guarded([&] {
+        for (const auto& item : b.items)
+            load.count(load.put(b.entity(item)));
+    });
 }
 
 LoadSummary DatasetStore::Load::commit()
@@ -859,13 +1055,17 @@ LoadSummary DatasetStore::Load::commit()
         exec(load.db, load.path, "COMMIT", "cannot commit dataset " + load.name);
     });
     load.finished = true;
+    // Committed: the load is in the write-ahead log, safe from a crash. Copying it into the
+    // database file (a checkpoint, with an fsync) is as long as the load's own writes; it runs
+    // beside what comes next instead of inside the commit.
+    load.state->checkpoint_in_background();
     return load.summary;
 }
 
 // ---- DatasetStore ----
 
 DatasetStore::DatasetStore(StateStore& state)
-    : db_(state.handle()), path_(state.path()), now_micros_(system_now_micros)
+    : state_(&state), db_(state.handle()), path_(state.path()), now_micros_(system_now_micros)
 {
     exec(db_, path_, kSchema, "cannot create the dataset tables");
 }
@@ -876,12 +1076,16 @@ DatasetStore::Load DatasetStore::begin_load(std::string_view dataset, bool full)
     // IMMEDIATE: another writer fails here rather than half way through the load. So does a
     // second load on this connection, before it can empty the first one's temp tables.
     exec(db_, path_, "BEGIN IMMEDIATE", what);
+    // The commit then does not wait for the log to be copied into the database file: see
+    // Load::commit.
+    state_->defer_checkpoints();
     Load handle(nullptr);
     try {
         exec(db_, path_, kLoadTables, what);
-        handle.impl_ = std::make_unique<Load::Impl>(db_, path_, dataset, full, now_micros_);
+        handle.impl_ = std::make_unique<Load::Impl>(*state_, dataset, full, now_micros_);
     } catch (...) {
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        state_->resume_checkpoints();
         throw;
     }
     auto& impl = *handle.impl_;
@@ -891,6 +1095,7 @@ DatasetStore::Load DatasetStore::begin_load(std::string_view dataset, bool full)
     find.bind(1, dataset).step(what);
     impl.ds = find.integer(0);
     impl.first_updated = impl.next_updated = find.integer(1);
+    impl.fresh = impl.first_updated == 0;
     return handle;
 }
 

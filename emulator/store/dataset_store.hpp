@@ -36,6 +36,30 @@ struct LoadSummary {
     std::size_t deleted_by_tracking = 0; ///< `_deleted: true` versions made by deletion tracking
 };
 
+/// Entities read, checked and hashed for a load ahead of it: the half of a load that needs no
+/// database, so that it can run on another thread than the load's (Load::write(const
+/// EntityBatch&)). Reused: clear() keeps its buffers.
+class EntityBatch {
+public:
+    EntityBatch();
+    ~EntityBatch();
+    EntityBatch(EntityBatch&&) noexcept;
+    EntityBatch& operator=(EntityBatch&&) noexcept;
+
+    /// Reads one entity as Load::write(std::string_view) does. Throws std::invalid_argument naming
+    /// the problem; nothing is added then.
+    void add(std::string_view entity_json);
+    std::size_t size() const noexcept;
+    /// The bytes it holds (ids and own fields).
+    std::size_t bytes() const noexcept;
+    void clear() noexcept;
+
+private:
+    friend class DatasetStore;
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
 /// The embedded datasets (SQLite, in the same file as the offsets), behaving like Sesam datasets
 /// (docs/protocol.md#reserved-fields, #pull-full-incremental): each dataset has an integer
 /// `_updated` counter from 0; each write of an entity whose `_hash` differs from its latest
@@ -70,6 +94,9 @@ public:
         /// values, docs/protocol.md#transit). Throws std::invalid_argument naming the problem for
         /// text that is not such an entity; nothing is written then and the load may go on.
         WriteOutcome write(std::string_view entity_json);
+
+        /// Writes the entities of `batch` in order, as write(std::string_view) writes each.
+        void write(const EntityBatch& batch);
 
         /// Runs deletion tracking (full loads) and commits. Returns the figures.
         LoadSummary commit();
@@ -113,6 +140,7 @@ public:
     void set_clock(std::function<std::int64_t()> now_micros);
 
 private:
+    StateStore* state_;
     sqlite3* db_;
     std::string path_;
     std::function<std::int64_t()> now_micros_;

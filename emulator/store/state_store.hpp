@@ -45,6 +45,24 @@ public:
     /// The SQLite connection, for the other tables of the same file (DatasetStore).
     sqlite3* handle() const noexcept { return db_.get(); }
 
+    /// Stops this connection's commits from copying the write-ahead log into the database file
+    /// (SQLite's automatic checkpoint, which a commit of a large load would otherwise wait for,
+    /// fsync included) until checkpoint_in_background().
+    void defer_checkpoints();
+
+    /// Turns the automatic checkpoint back on (after a load that was rolled back).
+    void resume_checkpoints() noexcept;
+
+    /// Turns the automatic checkpoint back on and copies the log into the database file on a
+    /// thread and connection of its own, while this connection goes on. Durability is unchanged:
+    /// a committed transaction is in the log, which a crash of sesam-emu keeps, and every reader
+    /// sees it. A failed background checkpoint loses nothing (the log still holds it) and is
+    /// retried by later ones. Nothing for ":memory:".
+    void checkpoint_in_background();
+
+    /// Waits until a background checkpoint asked for has run (the destructor does this).
+    void finish_checkpoint();
+
 private:
     StateStore(sqlite3* db, std::string path);
     void exec(const char* sql) const;
@@ -52,8 +70,14 @@ private:
     struct Closer {
         void operator()(sqlite3* db) const noexcept;
     };
+    class Checkpointer;
+    struct CheckpointerDeleter {
+        void operator()(Checkpointer* checkpointer) const noexcept;
+    };
     std::unique_ptr<sqlite3, Closer> db_;
     std::string path_;
+    // Declared after db_: destroyed (joined) before the main connection closes.
+    std::unique_ptr<Checkpointer, CheckpointerDeleter> checkpointer_;
 };
 
 } // namespace sesam::emulator

@@ -27,6 +27,7 @@ TEST_F(PackageTest, TheDebInstallsSesamEmuAndItsManPageAndRuns)
     EXPECT_EQ(fields.out,
               "Package: sesam-emu\nVersion: " SESAM_EMU_VERSION "\nArchitecture: amd64\n"
               "Depends: libc6 (>= 2.34), libstdc++6 (>= 12), libgcc-s1, libfmt9, libsqlite3-0, "
+              "libsimdjson14, "
               "libboost-url1.81.0\n");
 
     ASSERT_EQ(run_command("dpkg -x '" + deb + "' '" + path("root") + "'").exit_code, 0);

@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -155,6 +157,162 @@ TEST(EntityHash, ReadingWithoutAndWithTheDomAgree)
               entity_hash(R"({"_id":"a","o":{"x":[1,{"k":2}],"dup":2}})"));
 }
 
+/// `_hash` of `{"_id":"e",<members>}` read in one pass, and read through the DOM (the same
+/// content with its first member repeated at the end: a duplicate key takes the DOM reading, and
+/// the repeat has the same value). Empty when the reading throws.
+std::pair<std::string, std::string> fast_and_dom_hash(const std::string& first_member,
+                                                      const std::string& members)
+{
+    const auto hash = [](const std::string& text) {
+        try {
+            return entity_hash(text);
+        } catch (const std::invalid_argument&) {
+            return std::string("<error>");
+        }
+    };
+    const std::string body = "{\"_id\":\"e\"," + first_member + members;
+    return {hash(body + "}"), hash(body + "," + first_member + "}")};
+}
+
+TEST(EntityHash, TheSinglePassAndTheDomAgreeOnEveryKindOfNumberAndString)
+{
+    // Every value here is read by the single pass (simdjson); the DOM (nlohmann) is the
+    // reference. Numbers are written as nlohmann reads them: an integer token that fits 64 bits as
+    // an integer (-0 as 0), every other number as a double in dump()'s shortest form.
+    for (const char* value : {"0",
+                              "-0",
+                              "7",
+                              "-7",
+                              "9223372036854775807",
+                              "-9223372036854775808",
+                              "9223372036854775808",
+                              "18446744073709551615",
+                              "1.0",
+                              "-0.0",
+                              "1.50",
+                              "0.1",
+                              "1e2",
+                              "1E+2",
+                              "-2.5E-3",
+                              "123.456e10",
+                              "1e308",
+                              "1.7976931348623157e308",
+                              "5e-324",
+                              "2.2250738585072014e-308",
+                              "1e-400",
+                              "0.30000000000000004",
+                              "3.141592653589793238",
+                              "100000000000000000000.5",
+                              R"("")",
+                              R"("plain")",
+                              R"("ø\u00e6 \ud83d\ude00")",
+                              R"("\"\\\/\b\f\n\r\t")",
+                              R"("\u0000\u0001\u001f\u007f\u0080")",
+                              R"("~t2015-12-31")",
+                              R"("~xunknown tag")",
+                              R"("~~f")",
+                              "true",
+                              "false",
+                              "null",
+                              "[]",
+                              "{}",
+                              "[[],{}]",
+                              R"({"b":1,"a":{"d":[1,2.5,"x"],"c":null}})",
+                              R"([{"z":1,"y":2},{"é":1,"e":2,"Z":3}])"}) {
+        const auto [fast, dom] = fast_and_dom_hash(std::string("\"v\":") + value, "");
+        EXPECT_EQ(fast, dom) << value;
+        EXPECT_NE(fast, "<error>") << value;
+    }
+}
+
+TEST(EntityHash, RandomEntitiesHashTheSameInOnePassAndThroughTheDom)
+{
+    std::mt19937 rng(20261206); // fixed: a failure is reproducible
+    const auto pick = [&](std::size_t n) {
+        return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+    };
+    const std::vector<std::string> strings = {R"("")",
+                                              R"("a")",
+                                              R"("Ola Nordmann")",
+                                              R"("line\nbreak")",
+                                              R"("q\"uote")",
+                                              R"("\u00f8")",
+                                              R"("ø")",
+                                              R"("\ud83d\ude00")",
+                                              R"("tab\there")",
+                                              R"("\/")",
+                                              R"("~:hr:1")",
+                                              R"("~f1.5")",
+                                              R"("~t2020-01-01T00:00:00Z")",
+                                              R"("~uc1f9a1a0-7e0e-4b1e-9b59-8a1f5c9e6b7f")",
+                                              R"("~bAAE=")",
+                                              R"("~~x")",
+                                              R"("~rhttp://x/")",
+                                              R"("~f")",
+                                              R"("~tnot a time")"};
+    const std::vector<std::string> numbers = {"0",
+                                              "-0",
+                                              "1",
+                                              "-1",
+                                              "42",
+                                              "9007199254740993",
+                                              "-9223372036854775808",
+                                              "18446744073709551615",
+                                              "0.5",
+                                              "-0.0",
+                                              "1e10",
+                                              "1.25e-7",
+                                              "6.02214076E23",
+                                              "1e-320",
+                                              "0.1",
+                                              "2.5",
+                                              "-3.75",
+                                              "1e400",
+                                              "123456789012345678901234567890",
+                                              "3.141592653589793238462",
+                                              "12345678901234567890.0",
+                                              "-0.000000000000000000001234"};
+    const std::vector<std::string> keys = {
+        "a", "b", "name", "z", "Z", "é", "e", "_x", "_id", "", "key with space", "aa", "a\u0062"};
+    std::function<std::string(int)> value = [&](int depth) -> std::string {
+        switch (depth > 2 ? pick(4) : pick(6)) {
+        case 0:
+            return strings[pick(strings.size())];
+        case 1:
+            return numbers[pick(numbers.size())];
+        case 2:
+            return std::vector<std::string>{"true", "false", "null"}[pick(3)];
+        case 3:
+            return std::vector<std::string>{"[]", "{}"}[pick(2)];
+        case 4: {
+            std::string out = "[";
+            for (std::size_t i = 0, n = pick(4); i < n; ++i)
+                out += (i ? "," : "") + value(depth + 1);
+            return out + "]";
+        }
+        default: {
+            std::string out = "{";
+            for (std::size_t i = 0, n = pick(4); i < n; ++i)
+                out += (i ? ",\"" : "\"") + keys[pick(keys.size())] + "\":" + value(depth + 1);
+            return out + "}";
+        }
+        }
+    };
+    int agreed = 0;
+    int errors = 0;
+    for (int i = 0; i < 3000; ++i) {
+        std::string members;
+        for (std::size_t m = 0, n = pick(5); m < n; ++m)
+            members += ",\"f" + std::to_string(m) + "\":" + value(0);
+        const auto [fast, dom] = fast_and_dom_hash("\"first\":" + value(0), members);
+        ASSERT_EQ(fast, dom) << "first differing entity: " << members;
+        ++(fast == "<error>" ? errors : agreed);
+    }
+    // Both kinds of outcome were met: the comparison covered hashes, not only refusals.
+    EXPECT_GT(agreed, 1000);
+    EXPECT_GT(errors, 100);
+}
+
 TEST(EntityHash, NotAnEntityIsAnError)
 {
     EXPECT_THROW(entity_hash("[1]"), std::invalid_argument);
@@ -257,6 +415,65 @@ TEST_F(DatasetStoreTest, PreviousChainsTheVersionsOfAnEntity)
                   entity_hash(R"({"_id":"a","v":3})") + R"(","v":3})");
     EXPECT_EQ(versions("b").size(), 1U);
     EXPECT_TRUE(versions("nobody").empty());
+}
+
+TEST_F(DatasetStoreTest, AFreshDatasetStillChainsAnIdSeenTwiceInOneLoad)
+{
+    // A load into an empty dataset inserts first; a second version of an id in the same load
+    // must still find the first.
+    auto load = store_.begin_load("people", true);
+    EXPECT_EQ(load.write(R"({"_id":"a","x":1})"), WriteOutcome::written);
+    EXPECT_EQ(load.write(R"({"_id":"b","x":1})"), WriteOutcome::written);
+    EXPECT_EQ(load.write(R"({"_id":"a","x":2})"), WriteOutcome::written);
+    EXPECT_EQ(load.write(R"({"_id":"a","x":2})"), WriteOutcome::unchanged);
+    const auto summary = load.commit();
+    EXPECT_EQ(summary.written, 3U);
+    EXPECT_EQ(summary.unchanged, 1U);
+    const auto a = versions("a");
+    ASSERT_EQ(a.size(), 2U);
+    EXPECT_EQ(a[0].previous, std::nullopt);
+    EXPECT_EQ(a[1].previous, 0);
+    const auto now = latest();
+    ASSERT_EQ(now.size(), 2U);
+    EXPECT_EQ(now[0].id, "b");
+    EXPECT_EQ(now[1].id, "a");
+    EXPECT_EQ(now[1].updated, 2);
+}
+
+TEST_F(DatasetStoreTest, ABatchWritesWhatWritingEachEntityWrites)
+{
+    const std::vector<std::string> entities = {
+        R"({"_id":"a","x":1,"_updated":9})",
+        R"({"_id":"b","_deleted":true})",
+        R"({"_id":"c","_filtered":true,"y":[1,{"q":"\u00e6"}]})",
+        R"({"_id":"a","x":2})",
+        R"({"_id":"b","_deleted":true})"};
+    const auto one_by_one = load(entities, true, "one");
+    now_ = 1700000000000000; // the same `_ts` values again
+    EntityBatch batch;
+    for (const auto& entity : entities)
+        batch.add(entity);
+    EXPECT_THROW(batch.add(R"({"_id":7})"), std::invalid_argument);
+    EXPECT_THROW(batch.add(R"({"_id":"d","t":"~tnot a time"})"), std::invalid_argument);
+    EXPECT_EQ(batch.size(), entities.size()); // a bad entity adds nothing
+    auto batched = store_.begin_load("batched", true);
+    batched.write(batch);
+    const auto summary = batched.commit();
+    EXPECT_EQ(summary.received, one_by_one.received);
+    EXPECT_EQ(summary.written, one_by_one.written);
+    EXPECT_EQ(summary.unchanged, one_by_one.unchanged);
+    std::vector<std::string> a;
+    std::vector<std::string> b;
+    for (const auto& v : collect([&](const auto& visit) { store_.versions("one", "a", visit); }))
+        a.push_back(v.json);
+    for (const auto& v :
+         collect([&](const auto& visit) { store_.versions("batched", "a", visit); }))
+        b.push_back(v.json);
+    EXPECT_EQ(a, b);
+    ASSERT_EQ(a.size(), 2U);
+    batch.clear();
+    EXPECT_EQ(batch.size(), 0U);
+    EXPECT_EQ(batch.bytes(), 0U);
 }
 
 TEST_F(DatasetStoreTest, UnchangedWritesWriteNothing)
@@ -556,6 +773,82 @@ TEST(DatasetStore, PersistsAcrossReopen)
         return true;
     });
     EXPECT_EQ(seen, (std::vector<std::string>{"a@0", "c@2", "b@3 deleted"}));
+    std::filesystem::remove_all(dir);
+}
+
+} // namespace
+} // namespace sesam::emulator
+
+namespace sesam::emulator {
+namespace {
+
+std::filesystem::path fresh_dir(const std::string& name)
+{
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("sesam-" + name + "-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+TEST(DatasetStore, ALoadsCommitLeavesTheCheckpointToAThreadOfItsOwn)
+{
+    const auto dir = fresh_dir("checkpoint");
+    const auto path = (dir / "state.db").string();
+    auto state = StateStore::open(path);
+    DatasetStore store(state);
+    EXPECT_EQ(query(state, "PRAGMA page_size"), std::vector<std::string>{"65536"});
+    EXPECT_EQ(query(state, "PRAGMA wal_autocheckpoint"), std::vector<std::string>{"1000"});
+    {
+        auto load = store.begin_load("people", true);
+        // No automatic checkpoint inside the load's commit.
+        EXPECT_EQ(query(state, "PRAGMA wal_autocheckpoint"), std::vector<std::string>{"0"});
+        for (int i = 0; i < 5000; ++i)
+            load.write(R"({"_id":"e)" + std::to_string(i) + R"(","text":")" +
+                       std::string(200, 'x') + "\"}");
+        load.commit();
+    }
+    EXPECT_EQ(query(state, "PRAGMA wal_autocheckpoint"), std::vector<std::string>{"1000"});
+    state.finish_checkpoint();
+    // The background checkpoint copied the log into the database file: a passive checkpoint now
+    // finds every frame of the log done.
+    const auto frames = query(state, "PRAGMA wal_checkpoint(PASSIVE)");
+    ASSERT_EQ(frames.size(), 1U);
+    const auto busy_log_done = frames[0];
+    const auto log = busy_log_done.substr(2, busy_log_done.find('|', 2) - 2);
+    EXPECT_EQ(busy_log_done, "0|" + log + "|" + log);
+    EXPECT_GT(std::filesystem::file_size(path), 5000U * 200U);
+    {
+        auto rolled_back = store.begin_load("people", true);
+        rolled_back.write(R"({"_id":"x"})");
+    }
+    EXPECT_EQ(query(state, "PRAGMA wal_autocheckpoint"), std::vector<std::string>{"1000"});
+    std::filesystem::remove_all(dir);
+}
+
+TEST(DatasetStore, ACrashRightAfterTheCommitKeepsTheLoad)
+{
+    const auto dir = fresh_dir("crash");
+    const auto path = (dir / "state.db").string();
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        // No destructor runs: the background checkpoint may not have started.
+        auto state = StateStore::open(path);
+        DatasetStore store(state);
+        auto load = store.begin_load("people", true);
+        for (int i = 0; i < 3000; ++i)
+            load.write(R"({"_id":"e)" + std::to_string(i) + R"(","n":)" + std::to_string(i) + "}");
+        load.commit();
+        ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    auto state = StateStore::open(path);
+    DatasetStore store(state);
+    EXPECT_EQ(store.count_since("people", -1), 3000U);
+    EXPECT_EQ(store.max_updated("people"), 2999);
     std::filesystem::remove_all(dir);
 }
 
