@@ -5,12 +5,19 @@
 #include "harness/cli/input_interrupt.hpp"
 
 #include <cerrno>
+#include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <pthread.h>
 #include <stdexcept>
 #include <sys/stat.h>
+#include <thread>
 
 namespace sesam::harness {
 
@@ -164,6 +171,177 @@ void read_entities(const std::string& path,
         got = read_block(file.get(), buffer.data(), buffer.size(), name);
     }
     take_line();
+}
+
+namespace {
+
+/// Batches handed from the reading thread to the writing one. At most kBatchesInFlight exist, so
+/// the reader waits when the writer is behind.
+class BatchQueue {
+public:
+    static constexpr std::size_t kBatchesInFlight = 4;
+
+    BatchQueue()
+    {
+        for (std::size_t i = 0; i < kBatchesInFlight; ++i)
+            free_.emplace_back();
+    }
+
+    /// Reader: an empty batch to fill, or nullopt once the writer has stopped.
+    std::optional<em::EntityBatch> take_empty()
+    {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return !free_.empty() || stopped_; });
+        if (stopped_)
+            return std::nullopt;
+        auto batch = std::move(free_.front());
+        free_.pop_front();
+        return batch;
+    }
+    void put_full(em::EntityBatch batch)
+    {
+        {
+            const std::lock_guard lock(mutex_);
+            full_.push_back(std::move(batch));
+        }
+        changed_.notify_all();
+    }
+    /// Reader: no more batches; `error` when reading failed.
+    void finish(std::exception_ptr error)
+    {
+        {
+            const std::lock_guard lock(mutex_);
+            finished_ = true;
+            error_ = std::move(error);
+        }
+        changed_.notify_all();
+    }
+
+    /// Writer: the next full batch, or nullopt at the end (after which error() tells why).
+    std::optional<em::EntityBatch> take_full()
+    {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return !full_.empty() || finished_; });
+        if (full_.empty())
+            return std::nullopt;
+        auto batch = std::move(full_.front());
+        full_.pop_front();
+        return batch;
+    }
+    void give_back(em::EntityBatch batch)
+    {
+        batch.clear();
+        {
+            const std::lock_guard lock(mutex_);
+            free_.push_back(std::move(batch));
+        }
+        changed_.notify_all();
+    }
+    /// Writer: stop the reader (the load failed).
+    void stop()
+    {
+        {
+            const std::lock_guard lock(mutex_);
+            stopped_ = true;
+        }
+        changed_.notify_all();
+    }
+    std::exception_ptr error()
+    {
+        const std::lock_guard lock(mutex_);
+        return error_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<em::EntityBatch> free_;
+    std::deque<em::EntityBatch> full_;
+    bool finished_ = false;
+    bool stopped_ = false;
+    std::exception_ptr error_;
+};
+
+/// SIGINT and SIGTERM blocked on this thread while it lives: they go to the reading thread, whose
+/// blocked open() or read() they interrupt (a thread starts with its creator's mask).
+class SignalsToOtherThreads {
+public:
+    SignalsToOtherThreads()
+    {
+        sigemptyset(&set_);
+        sigaddset(&set_, SIGINT);
+        sigaddset(&set_, SIGTERM);
+        ::pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    }
+    ~SignalsToOtherThreads() { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+    SignalsToOtherThreads(const SignalsToOtherThreads&) = delete;
+    SignalsToOtherThreads& operator=(const SignalsToOtherThreads&) = delete;
+
+    /// For the new thread: takes the signals again.
+    void unblock_here() const { ::pthread_sigmask(SIG_UNBLOCK, &set_, nullptr); }
+
+private:
+    sigset_t set_{};
+    sigset_t old_{};
+};
+
+/// A batch is handed on at this many entities or bytes.
+constexpr std::size_t kBatchEntities = 512;
+constexpr std::size_t kBatchBytes = 1 << 20;
+
+} // namespace
+
+void load_entities(const std::string& path, em::DatasetStore::Load& load)
+{
+    const std::string name = path == "-" ? std::string("stdin") : path;
+    BatchQueue queue;
+    std::exception_ptr failure;
+    {
+        const SignalsToOtherThreads signals;
+        std::thread reader([&] {
+            signals.unblock_here();
+            std::exception_ptr error;
+            try {
+                auto batch = queue.take_empty();
+                read_entities(path, [&](std::string_view entity, std::size_t index) {
+                    if (!batch)
+                        return false; // the writer stopped
+                    try {
+                        batch->add(entity);
+                    } catch (const std::invalid_argument& e) {
+                        throw UsageError(name + ": entity " + std::to_string(index) + ": " +
+                                         e.what());
+                    }
+                    if (batch->size() >= kBatchEntities || batch->bytes() >= kBatchBytes) {
+                        queue.put_full(std::move(*batch));
+                        batch = queue.take_empty();
+                    }
+                    return true;
+                });
+                if (batch && batch->size() > 0)
+                    queue.put_full(std::move(*batch));
+            } catch (...) {
+                error = std::current_exception();
+            }
+            queue.finish(error);
+        });
+        try {
+            while (auto batch = queue.take_full()) {
+                load.write(*batch);
+                queue.give_back(std::move(*batch));
+                check_interrupt(name); // the reading thread took a signal
+            }
+        } catch (...) {
+            failure = std::current_exception();
+            queue.stop();
+        }
+        reader.join();
+    } // a signal that came once the reader had ended is taken here, and noticed below
+    if (failure)
+        std::rethrow_exception(failure);
+    if (auto error = queue.error())
+        std::rethrow_exception(error);
+    check_interrupt(name);
 }
 
 } // namespace sesam::harness

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "emulator/store/dataset_store.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -15,5 +17,12 @@ namespace sesam::harness {
 void read_entities(
     const std::string& path,
     const std::function<bool(std::string_view entity, std::size_t index)>& on_entity);
+
+/// Reads the entities of `path` (as read_entities does) into `load`. Reading, checking and hashing
+/// run on a second thread, a few batches ahead of the writing on this one (the load's SQLite
+/// connection stays on this thread; memory stays flat). Throws UsageError naming the input and
+/// the entity for a bad one, Interrupted for SIGINT/SIGTERM, and whatever the load throws; the
+/// caller's load is then rolled back by its destructor.
+void load_entities(const std::string& path, emulator::DatasetStore::Load& load);
 
 } // namespace sesam::harness

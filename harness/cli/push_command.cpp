@@ -52,15 +52,7 @@ void load_input(const PushArgs& args, em::DatasetStore& datasets, const std::str
     // docs/protocol.md#pull-full-incremental: a load is a full load (deletion tracking) unless told
     // otherwise
     auto load = datasets.begin_load(dataset, !args.no_deletion_tracking);
-    const std::string name = args.input == "-" ? std::string("stdin") : args.input;
-    read_entities(args.input, [&](std::string_view entity, std::size_t index) {
-        try {
-            load.write(entity);
-        } catch (const std::invalid_argument& e) {
-            throw UsageError(name + ": entity " + std::to_string(index) + ": " + e.what());
-        }
-        return true;
-    });
+    load_entities(args.input, load);
     const auto s = load.commit();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -241,6 +241,51 @@ TEST_F(CliTest, PushBadInputExitsTwoNamingTheEntity)
     EXPECT_NE(r.err.find("cut short"), std::string::npos) << r.err;
 }
 
+TEST_F(CliTest, PushInputOfManyBatchesIsLoadedInOrderAndABadEntityLateInItKeepsNothing)
+{
+    // The input is read and hashed on a second thread, in batches of 512, ahead of the writes.
+    std::string many = "[";
+    for (int i = 0; i < 3000; ++i)
+        many += (i ? "," : "") + std::string(R"({"_id":"e)") + std::to_string(i) + R"(","n":)" +
+                std::to_string(i) + "}";
+    std::ofstream(path("many.json")) << many + R"(,{"_id":"e5","n":-5},{"_id":"e6","n":6}])";
+    ChildProcess serve(kBinary + " serve --port 0 --quiet");
+    const auto base = serve.first_line().substr(std::string("listening on ").size());
+    auto r = emu("push " + base + "receiver --input " + path("many.json") + " --state " +
+                 path("s.db") + " --dataset people");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("load: 3002 entities into dataset 'people': 3001 written, 1 unchanged, "
+                         "0 deleted by deletion tracking"),
+              std::string::npos)
+        << r.err;
+    auto shown = emu("dataset show people --state " + path("s.db"));
+    ASSERT_EQ(shown.exit_code, 0) << shown.err;
+    const auto entities = nlohmann::json::parse(shown.out);
+    ASSERT_EQ(entities.size(), 3000u);
+    EXPECT_EQ(entities[0]["_id"], "e0");
+    EXPECT_EQ(entities[2998]["_id"], "e2999");
+    EXPECT_EQ(entities[2999]["_id"], "e5"); // its second version is the latest
+    EXPECT_EQ(entities[2999]["n"], -5);
+    EXPECT_EQ(entities[2999]["_previous"], 5);
+
+    // Entity 2000 is in the fourth batch: the first three were written, and rolled back.
+    std::string bad = "[";
+    for (int i = 0; i < 3000; ++i)
+        bad += (i ? "," : "") + (i == 2000 ? std::string(R"({"_id":7})")
+                                           : R"({"_id":"b)" + std::to_string(i) + R"("})");
+    std::ofstream(path("bad.json")) << bad + "]";
+    r = emu("push " + base + "receiver --input " + path("bad.json") + " --state " + path("s.db") +
+            " --dataset other");
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(path("bad.json") + ": entity 2000: _id must be a string"),
+              std::string::npos)
+        << r.err;
+    auto listed = emu("dataset list --state " + path("s.db"));
+    ASSERT_EQ(listed.exit_code, 0) << listed.err;
+    EXPECT_EQ(listed.out.find("other"), std::string::npos) << listed.out;
+    EXPECT_NE(listed.out.find("people"), std::string::npos) << listed.out;
+}
+
 TEST_F(CliTest, PushToADeadReceiverExitsThree)
 {
     std::ofstream(path("one.json")) << R"([{"_id":"a"}])";
