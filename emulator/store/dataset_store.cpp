@@ -700,22 +700,27 @@ private:
     sqlite3_stmt* stmt_ = nullptr;
 };
 
+/// The row of (updated, id, deleted, previous, json) that `st` stands on.
+StoredEntity stored_entity(const Statement& st)
+{
+    StoredEntity entity;
+    entity.updated = st.integer(0);
+    entity.id = st.text(1);
+    entity.deleted = st.integer(2) != 0;
+    if (!st.is_null(3))
+        entity.previous = st.integer(3);
+    entity.json = st.text(4);
+    return entity;
+}
+
 /// Reads rows of (updated, id, deleted, previous, json) and hands them to `visit`.
 void visit_rows(Statement& st,
                 std::string_view what,
                 const std::function<bool(const StoredEntity&)>& visit)
 {
-    while (st.step(what)) {
-        StoredEntity entity;
-        entity.updated = st.integer(0);
-        entity.id = st.text(1);
-        entity.deleted = st.integer(2) != 0;
-        if (!st.is_null(3))
-            entity.previous = st.integer(3);
-        entity.json = st.text(4);
-        if (!visit(entity))
+    while (st.step(what))
+        if (!visit(stored_entity(st)))
             break;
-    }
 }
 
 constexpr const char* kSchema =
@@ -1103,17 +1108,39 @@ void DatasetStore::latest_since(std::string_view dataset,
                                 std::int64_t after,
                                 const std::function<bool(const StoredEntity&)>& visit) const
 {
-    // One range scan of latest_entities_by_updated_filtered, in `_updated` order
-    // (docs/protocol.md#push-full-sync).
-    Statement st(db_,
-                 path_,
-                 "SELECT v.updated, v.id, v.deleted, v.previous, v.json"
-                 " FROM datasets d JOIN latest_entities l ON l.ds = d.ds"
-                 " JOIN entity_versions v ON v.ds = l.ds AND v.updated = l.updated"
-                 " WHERE d.name = ?1 AND l.updated > ?2 AND l.filtered = 0"
-                 " ORDER BY l.updated");
-    st.bind(1, dataset).bind(2, after);
-    visit_rows(st, "cannot read dataset " + std::string(dataset), visit);
+    // docs/protocol.md#push-full-sync: the latest versions in `_updated` order. Two scans in
+    // that order, merged: latest_entities_by_updated_filtered for which versions, and the
+    // versions themselves in key order. Reading the versions in order instead of looking each up
+    // by its key was a fifth of a push's time. A long run of superseded versions between two
+    // latest ones is jumped over with a lookup.
+    const std::string what = "cannot read dataset " + std::string(dataset);
+    Statement info(db_, path_, "SELECT ds FROM datasets WHERE name = ?1");
+    info.bind(1, dataset);
+    if (!info.step(what))
+        return;
+    const std::int64_t ds = info.integer(0);
+    Statement latest(db_,
+                     path_,
+                     "SELECT updated FROM latest_entities"
+                     " WHERE ds = ?1 AND updated > ?2 AND filtered = 0 ORDER BY updated");
+    Statement versions(db_,
+                       path_,
+                       "SELECT updated, id, deleted, previous, json FROM entity_versions"
+                       " WHERE ds = ?1 AND updated >= ?2 ORDER BY updated");
+    latest.bind(1, ds).bind(2, after);
+    bool positioned = false; // versions stands on a row
+    while (latest.step(what)) {
+        const auto wanted = latest.integer(0);
+        for (int steps = 0; positioned && versions.integer(0) < wanted && steps < 8; ++steps)
+            positioned = versions.step(what);
+        if (!positioned || versions.integer(0) < wanted) {
+            versions.reset();
+            versions.bind(1, ds).bind(2, wanted);
+            positioned = versions.step(what);
+        }
+        if (positioned && versions.integer(0) == wanted && !visit(stored_entity(versions)))
+            return;
+    }
 }
 
 void DatasetStore::versions(std::string_view dataset,

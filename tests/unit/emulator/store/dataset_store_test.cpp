@@ -726,20 +726,55 @@ TEST(DatasetStore, APushReadsOnlyTheCoveringIndexAndTheVersions)
                     "SELECT name FROM sqlite_master WHERE type = 'index'"
                     " AND tbl_name = 'latest_entities' AND sql IS NOT NULL"),
               std::vector<std::string>{"latest_entities_by_updated_filtered"});
-    // The scan of latest_since: latest_entities through its covering index (no second lookup
-    // by id per row), each version by its primary key.
-    const auto plan = query(state,
-                            "EXPLAIN QUERY PLAN SELECT v.updated, v.id, v.deleted, v.previous,"
-                            " v.json FROM datasets d JOIN latest_entities l ON l.ds = d.ds"
-                            " JOIN entity_versions v ON v.ds = l.ds AND v.updated = l.updated"
-                            " WHERE d.name = 'p' AND l.updated > -1 AND l.filtered = 0"
-                            " ORDER BY l.updated");
-    std::string text;
-    for (const auto& row : plan)
-        text += row + "\n";
-    EXPECT_NE(text.find("USING COVERING INDEX latest_entities_by_updated_filtered"),
+    // The two scans of latest_since: latest_entities through its covering index (no second
+    // lookup by id per row), the versions in their primary key's order.
+    const auto plan = [&](const char* sql) {
+        std::string text;
+        for (const auto& row : query(state, (std::string("EXPLAIN QUERY PLAN ") + sql).c_str()))
+            text += row + "\n";
+        return text;
+    };
+    const auto latest = plan("SELECT updated FROM latest_entities"
+                             " WHERE ds = 1 AND updated > -1 AND filtered = 0 ORDER BY updated");
+    EXPECT_NE(latest.find("USING COVERING INDEX latest_entities_by_updated_filtered"),
               std::string::npos)
-        << text;
+        << latest;
+    EXPECT_EQ(latest.find("TEMP B-TREE"), std::string::npos) << latest; // no sort
+    const auto versions = plan("SELECT updated, id, deleted, previous, json FROM entity_versions"
+                               " WHERE ds = 1 AND updated >= 0 ORDER BY updated");
+    EXPECT_NE(versions.find("USING PRIMARY KEY (ds=? AND updated>?)"), std::string::npos)
+        << versions;
+    EXPECT_EQ(versions.find("TEMP B-TREE"), std::string::npos) << versions;
+}
+
+TEST_F(DatasetStoreTest, LatestSinceJumpsOverLongRunsOfSupersededVersions)
+{
+    // k@0, a@1, then b changed 20 times (b@2..b@22), c@23 filtered, d@24; then a again (a@25)
+    // and b once more (b@26). Between k@0 and d@24 lie 23 superseded or filtered versions.
+    std::vector<std::string> entities = {R"({"_id":"k"})", R"({"_id":"a","v":0})"};
+    for (int i = 0; i <= 20; ++i)
+        entities.push_back(R"({"_id":"b","v":)" + std::to_string(i) + "}");
+    entities.push_back(R"({"_id":"c","_filtered":true})");
+    entities.push_back(R"({"_id":"d"})");
+    entities.push_back(R"({"_id":"a","v":1})");
+    entities.push_back(R"({"_id":"b","v":21})");
+    load(entities);
+    const auto ids = [&](std::int64_t after) {
+        std::vector<std::string> out;
+        for (const auto& v : latest("people", after))
+            out.push_back(v.id + "@" + std::to_string(v.updated));
+        return out;
+    };
+    EXPECT_EQ(ids(-1), (std::vector<std::string>{"k@0", "d@24", "a@25", "b@26"}));
+    EXPECT_EQ(ids(10), (std::vector<std::string>{"d@24", "a@25", "b@26"}));
+    EXPECT_EQ(ids(24), (std::vector<std::string>{"a@25", "b@26"}));
+    EXPECT_EQ(ids(26), std::vector<std::string>{});
+    load({R"({"_id":"e"})", R"({"_id":"d","x":1})"}); // e@27, d@28
+    EXPECT_EQ(ids(-1), (std::vector<std::string>{"k@0", "a@25", "b@26", "e@27", "d@28"}));
+    // A visit that stops early stops the scan.
+    int visited = 0;
+    store_.latest_since("people", -1, [&](const StoredEntity&) { return ++visited < 2; });
+    EXPECT_EQ(visited, 2);
 }
 
 TEST(DatasetStore, PersistsAcrossReopen)
