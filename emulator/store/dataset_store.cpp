@@ -199,6 +199,14 @@ public:
         hash_ = hash_text(canonical_);
     }
 
+    /// read() through the DOM only (the reference).
+    void read_by_dom(std::string_view text)
+    {
+        tombstone_ = false;
+        read_dom(text);
+        hash_ = hash_text(canonical_);
+    }
+
     const std::string& id() const { return id_; }
     /// The own fields as `,"key":value` pairs, or empty.
     const std::string& own_fields() const { return own_; }
@@ -864,19 +872,23 @@ struct DatasetStore::Load::Impl {
         const auto id = entity.id;
         const auto hash = entity.hash;
         const bool filtered = entity.filtered;
+        // The latest row (insert_latest or upsert_latest) for the version `updated`.
+        const auto write_latest = [&](Statement& st, std::int64_t updated) {
+            st.bind(1, ds)
+                .bind(2, id)
+                .bind(3, updated)
+                .bind(4, std::int64_t{entity.deleted})
+                .bind(5, std::int64_t{filtered})
+                .bind(6, hash)
+                .run(write_error);
+        };
         std::optional<std::int64_t> previous;
         bool unchanged = false;
         bool inserted = false;
         if (fresh) {
             // A dataset empty when the load began: nearly every entity is new, and trying the
             // insert first finds the key once instead of twice (lookup, then upsert).
-            insert_latest.bind(1, ds)
-                .bind(2, id)
-                .bind(3, next_updated)
-                .bind(4, std::int64_t{entity.deleted})
-                .bind(5, std::int64_t{filtered})
-                .bind(6, hash)
-                .run(write_error);
+            write_latest(insert_latest, next_updated);
             inserted = sqlite3_changes(db) == 1;
         }
         if (!inserted) {
@@ -924,15 +936,8 @@ struct DatasetStore::Load::Impl {
             .bind(8, ts)
             .bind(9, text)
             .run(write_error);
-        if (inserted)
-            return WriteOutcome::written;
-        upsert_latest.bind(1, ds)
-            .bind(2, id)
-            .bind(3, updated)
-            .bind(4, std::int64_t{entity.deleted})
-            .bind(5, std::int64_t{filtered})
-            .bind(6, hash)
-            .run(write_error);
+        if (!inserted)
+            write_latest(upsert_latest, updated);
         return WriteOutcome::written;
     }
 
@@ -1215,6 +1220,13 @@ std::string entity_hash(std::string_view entity_json)
 {
     EntityReader reader;
     reader.read(entity_json, false);
+    return std::string(as_view(reader.hash()));
+}
+
+std::string entity_hash_by_dom(std::string_view entity_json)
+{
+    EntityReader reader;
+    reader.read_by_dom(entity_json);
     return std::string(as_view(reader.hash()));
 }
 

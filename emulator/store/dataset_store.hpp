@@ -154,4 +154,8 @@ private:
 /// refuse.
 std::string entity_hash(std::string_view entity_json);
 
+/// entity_hash() read through nlohmann::json's DOM alone: the reference that entity_hash()'s single
+/// pass is held to (by the tests and the `entity_hash` fuzz target). Same results, same errors.
+std::string entity_hash_by_dom(std::string_view entity_json);
+
 } // namespace sesam::emulator
