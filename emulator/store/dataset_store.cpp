@@ -187,8 +187,36 @@ void append_int(std::string& out, std::int64_t value)
 /// duplicate key, a key that needs escaping, a number simdjson does not take) is read again
 /// through the DOM, which defines the behaviour and words the errors. Reused: its buffers keep
 /// capacity.
+/// True when the arrays and objects of `text` (JSON or not) nest more than `limit` deep.
+bool nested_deeper_than(std::string_view text, std::size_t limit)
+{
+    std::size_t depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > limit)
+                return true;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return false;
+}
+
 class EntityReader {
 public:
+    /// Deeper entities are refused: far deeper than what a stream parser passes (512 levels), and
+    /// the limit keeps both readings' recursion off the end of the stack.
+    static constexpr std::size_t kMaxDepth = 1024;
+
     /// Reads `text`; `tombstone` makes it deleted (deletion tracking). Throws
     /// std::invalid_argument naming the problem.
     void read(std::string_view text, bool tombstone)
@@ -418,6 +446,9 @@ private:
     /// The DOM reading: the reference for what read_fast does, and the wording of errors.
     void read_dom(std::string_view text)
     {
+        if (nested_deeper_than(text, kMaxDepth)) // the DOM's copy and dump would recurse
+            throw std::invalid_argument("entity is nested more than " + std::to_string(kMaxDepth) +
+                                        " levels deep");
         auto entity = ordered_json::parse(text, nullptr, false);
         if (entity.is_discarded())
             throw std::invalid_argument("entity is not valid JSON");
@@ -498,7 +529,7 @@ private:
 
     bool start_container(bool object, std::string_view open)
     {
-        if (!begin_value(false))
+        if (frames_.size() >= kMaxDepth || !begin_value(false))
             return false;
         frames_.push_back({object, canonical_.size(), members_.size(), 0});
         if (copying())
@@ -1068,7 +1099,7 @@ LoadSummary DatasetStore::Load::commit()
     // Committed: the load is in the write-ahead log, safe from a crash. Copying it into the
     // database file (a checkpoint, with an fsync) is as long as the load's own writes; it runs
     // beside what comes next instead of inside the commit.
-    load.state->checkpoint_in_background();
+    load.state->checkpoint_in_background(); // noexcept: the load is committed whatever it does
     return load.summary;
 }
 
@@ -1218,14 +1249,14 @@ void DatasetStore::set_clock(std::function<std::int64_t()> now_micros)
 
 std::string entity_hash(std::string_view entity_json)
 {
-    EntityReader reader;
+    thread_local EntityReader reader; // its parser and buffers, kept between calls
     reader.read(entity_json, false);
     return std::string(as_view(reader.hash()));
 }
 
 std::string entity_hash_by_dom(std::string_view entity_json)
 {
-    EntityReader reader;
+    thread_local EntityReader reader;
     reader.read_by_dom(entity_json);
     return std::string(as_view(reader.hash()));
 }

@@ -72,7 +72,8 @@ private:
 class DatasetStore {
 public:
     /// Uses the database of `state` (one store file for offsets and datasets), which must outlive
-    /// the store, and creates the dataset tables when missing. Throws StoreError.
+    /// the store and stay where it is (not moved from), and creates the dataset tables when
+    /// missing. Throws StoreError.
     explicit DatasetStore(StateStore& state);
 
     /// A load into `dataset`, written in one transaction. A full load tracks deletions: when it is

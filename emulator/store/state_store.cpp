@@ -3,8 +3,10 @@
 #include <sqlite3.h>
 
 #include <condition_variable>
+#include <csignal>
 #include <filesystem>
 #include <mutex>
+#include <pthread.h>
 #include <system_error>
 #include <thread>
 
@@ -51,7 +53,22 @@ void StateStore::Closer::operator()(sqlite3* db) const noexcept
 /// A checkpoint never blocks the writer or the readers of the main connection (WAL).
 class StateStore::Checkpointer {
 public:
-    explicit Checkpointer(std::string path) : path_(std::move(path)), thread_([this] { run(); }) {}
+    explicit Checkpointer(std::string path) : path_(std::move(path))
+    {
+        // The thread takes no signal: SIGINT and SIGTERM stay with the threads that wait for
+        // them (load_entities routes them to its reading thread).
+        sigset_t all;
+        sigset_t old;
+        sigfillset(&all);
+        ::pthread_sigmask(SIG_SETMASK, &all, &old);
+        try {
+            thread_ = std::thread([this] { run(); });
+        } catch (...) {
+            ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+            throw;
+        }
+        ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    }
     ~Checkpointer()
     {
         {
@@ -91,11 +108,18 @@ private:
             const auto target = requested_;
             lock.unlock();
             if (db == nullptr) {
-                if (sqlite3_open_v2(
+                // A connection checkpoints only once it has read the database (and so opened
+                // the log): the schema read does that.
+                const bool ready =
+                    sqlite3_open_v2(
                         path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) ==
-                    SQLITE_OK)
-                    sqlite3_exec(db, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
-                else { // the next checkpoint (or the main connection's) tries again
+                        SQLITE_OK &&
+                    sqlite3_exec(db, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr) ==
+                        SQLITE_OK &&
+                    sqlite3_exec(
+                        db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) ==
+                        SQLITE_OK;
+                if (!ready) { // the next checkpoint (or the main connection's) tries again
                     sqlite3_close_v2(db);
                     db = nullptr;
                 }
@@ -135,14 +159,17 @@ void StateStore::resume_checkpoints() noexcept
     sqlite3_wal_autocheckpoint(db_.get(), kAutoCheckpointPages);
 }
 
-void StateStore::checkpoint_in_background()
+void StateStore::checkpoint_in_background() noexcept
 {
     resume_checkpoints();
     if (path_ == ":memory:")
         return;
-    if (!checkpointer_)
-        checkpointer_.reset(new Checkpointer(path_));
-    checkpointer_->request();
+    try {
+        if (!checkpointer_)
+            checkpointer_.reset(new Checkpointer(path_));
+        checkpointer_->request();
+    } catch (...) { // no thread: SQLite's automatic checkpoint of a later commit does it
+    }
 }
 
 void StateStore::finish_checkpoint()

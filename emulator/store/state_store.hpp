@@ -57,8 +57,8 @@ public:
     /// thread and connection of its own, while this connection goes on. Durability is unchanged:
     /// a committed transaction is in the log, which a crash of sesam-emu keeps, and every reader
     /// sees it. A failed background checkpoint loses nothing (the log still holds it) and is
-    /// retried by later ones. Nothing for ":memory:".
-    void checkpoint_in_background();
+    /// retried by later ones; so is one whose thread cannot start. Nothing for ":memory:".
+    void checkpoint_in_background() noexcept;
 
     /// Waits until a background checkpoint asked for has run (the destructor does this).
     void finish_checkpoint();

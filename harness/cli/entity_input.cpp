@@ -160,6 +160,8 @@ void read_entities(const std::string& path,
             line.clear();
             rest.remove_prefix(end + 1);
         }
+        if (stopped) // nothing more is wanted: do not read on to the end
+            return;
         line.append(rest);
         // A line is one entity: it may be no longer than the largest entity the parser takes.
         if (line.size() > kMaxLineBytes)

@@ -22,7 +22,9 @@ void read_entities(
 /// run on a second thread, a few batches ahead of the writing on this one (the load's SQLite
 /// connection stays on this thread; memory stays flat). Throws UsageError naming the input and
 /// the entity for a bad one, Interrupted for SIGINT/SIGTERM, and whatever the load throws; the
-/// caller's load is then rolled back by its destructor.
+/// caller's load is then rolled back by its destructor. When the load fails, the reader stops
+/// at its next entity; a read that is blocked (a pipe nobody writes) ends only with the input or
+/// with SIGINT/SIGTERM.
 void load_entities(const std::string& path, emulator::DatasetStore::Load& load);
 
 } // namespace sesam::harness

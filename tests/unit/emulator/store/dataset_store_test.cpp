@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <random>
@@ -311,6 +313,26 @@ TEST(EntityHash, RandomEntitiesHashTheSameInOnePassAndThroughTheDom)
     // Both kinds of outcome were met: the comparison covered hashes, not only refusals.
     EXPECT_GT(agreed, 1000);
     EXPECT_GT(errors, 100);
+}
+
+TEST(EntityHash, NestingDeeperThanAThousandLevelsIsRefusedNotACrash)
+{
+    const auto nested = [](std::size_t depth) {
+        return R"({"_id":"a","x":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
+    };
+    EXPECT_EQ(entity_hash(nested(1000)), entity_hash_by_dom(nested(1000)));
+    for (const std::size_t depth : {1024U, 50000U}) {
+        for (const auto& read : {entity_hash, entity_hash_by_dom}) {
+            try {
+                read(nested(depth));
+                ADD_FAILURE() << depth << " levels were taken";
+            } catch (const std::invalid_argument& e) {
+                EXPECT_STREQ(e.what(), "entity is nested more than 1024 levels deep");
+            }
+        }
+    }
+    // Brackets inside strings do not count.
+    EXPECT_NO_THROW(entity_hash(R"({"_id":"a","s":")" + std::string(5000, '[') + "\"}"));
 }
 
 TEST(EntityHash, NotAnEntityIsAnError)
@@ -844,15 +866,31 @@ TEST(DatasetStore, ALoadsCommitLeavesTheCheckpointToAThreadOfItsOwn)
         load.commit();
     }
     EXPECT_EQ(query(state, "PRAGMA wal_autocheckpoint"), std::vector<std::string>{"1000"});
+    // The checkpointer thread takes neither SIGINT nor SIGTERM (they go to the threads that wait
+    // for them): every thread but this one blocks both.
+    const auto main_tid = std::to_string(::getpid());
+    int other_threads = 0;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        if (task.path().filename() == main_tid)
+            continue;
+        std::ifstream status(task.path() / "status");
+        std::string line;
+        while (std::getline(status, line) && line.rfind("SigBlk:", 0) != 0) {
+        }
+        const auto blocked = std::stoull(line.substr(7), nullptr, 16);
+        EXPECT_TRUE(blocked & (1ULL << (SIGINT - 1))) << line;
+        EXPECT_TRUE(blocked & (1ULL << (SIGTERM - 1))) << line;
+        ++other_threads;
+    }
+    EXPECT_EQ(other_threads, 1);
     state.finish_checkpoint();
-    // The background checkpoint copied the log into the database file: a passive checkpoint now
-    // finds every frame of the log done.
+    // The load reached the database file: its commit did not checkpoint, so the thread did.
+    EXPECT_GT(std::filesystem::file_size(path), 5000U * 200U);
     const auto frames = query(state, "PRAGMA wal_checkpoint(PASSIVE)");
     ASSERT_EQ(frames.size(), 1U);
     const auto busy_log_done = frames[0];
     const auto log = busy_log_done.substr(2, busy_log_done.find('|', 2) - 2);
     EXPECT_EQ(busy_log_done, "0|" + log + "|" + log);
-    EXPECT_GT(std::filesystem::file_size(path), 5000U * 200U);
     {
         auto rolled_back = store.begin_load("people", true);
         rolled_back.write(R"({"_id":"x"})");
