@@ -216,6 +216,7 @@ public:
     /// Deeper entities are refused: far deeper than what a stream parser passes (512 levels), and
     /// the limit keeps both readings' recursion off the end of the stack.
     static constexpr std::size_t kMaxDepth = 1024;
+    static_assert(kMaxDepth <= simdjson::DEFAULT_MAX_DEPTH, "the parser is made with the default");
 
     /// Reads `text`; `tombstone` makes it deleted (deletion tracking). Throws
     /// std::invalid_argument naming the problem.
@@ -315,12 +316,12 @@ private:
         switch (type) {
         case sj::json_type::object: {
             sj::object object;
-            return !value.get_object().get(object) && start_container(true, "{") &&
-                   walk_members(object) && end_object();
+            return deeper_allowed() && !value.get_object().get(object) &&
+                   start_container(true, "{") && walk_members(object) && end_object();
         }
         case sj::json_type::array: {
             sj::array array;
-            if (value.get_array().get(array) || !start_container(false, "["))
+            if (!deeper_allowed() || value.get_array().get(array) || !start_container(false, "["))
                 return false;
             for (auto element : array) {
                 sj::value item;
@@ -346,6 +347,10 @@ private:
         }
         return false;
     }
+
+    /// Whether a container may open here. Checked before simdjson enters it: its parser allows
+    /// kMaxDepth levels (and asserts that in debug builds); the DOM reading decides the rest.
+    bool deeper_allowed() const { return frames_.size() + 1 < kMaxDepth; }
 
     /// A number as nlohmann reads it: an integer token that fits 64 bits is an integer (`-0`
     /// too, written `0`), any other a double, written as dump() writes a double. What simdjson
@@ -529,7 +534,7 @@ private:
 
     bool start_container(bool object, std::string_view open)
     {
-        if (frames_.size() >= kMaxDepth || !begin_value(false))
+        if (!begin_value(false))
             return false;
         frames_.push_back({object, canonical_.size(), members_.size(), 0});
         if (copying())

@@ -321,6 +321,7 @@ TEST(EntityHash, NestingDeeperThanAThousandLevelsIsRefusedNotACrash)
         return R"({"_id":"a","x":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
     };
     EXPECT_EQ(entity_hash(nested(1000)), entity_hash_by_dom(nested(1000)));
+    EXPECT_EQ(entity_hash(nested(1023)), entity_hash_by_dom(nested(1023))); // 1024 levels in all
     for (const std::size_t depth : {1024U, 50000U}) {
         for (const auto& read : {entity_hash, entity_hash_by_dom}) {
             try {
