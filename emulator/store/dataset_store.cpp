@@ -3,6 +3,7 @@
 #include "emulator/entity/entity.hpp"
 #include "emulator/entity/run_seed.hpp"
 #include "emulator/entity/transit.hpp"
+#include "emulator/json_stream/json_depth.hpp"
 #include "emulator/store/state_store.hpp"
 
 #include <nlohmann/json.hpp>
@@ -187,30 +188,6 @@ void append_int(std::string& out, std::int64_t value)
 /// duplicate key, a key that needs escaping, a number simdjson does not take) is read again
 /// through the DOM, which defines the behaviour and words the errors. Reused: its buffers keep
 /// capacity.
-/// True when the arrays and objects of `text` (JSON or not) nest more than `limit` deep.
-bool nested_deeper_than(std::string_view text, std::size_t limit)
-{
-    std::size_t depth = 0;
-    bool in_string = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (in_string) {
-            if (c == '\\')
-                ++i;
-            else if (c == '"')
-                in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > limit)
-                return true;
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
-    return false;
-}
-
 class EntityReader {
 public:
     /// Deeper entities are refused: far deeper than what a stream parser passes (512 levels), and
@@ -451,7 +428,7 @@ private:
     /// The DOM reading: the reference for what read_fast does, and the wording of errors.
     void read_dom(std::string_view text)
     {
-        if (nested_deeper_than(text, kMaxDepth)) // the DOM's copy and dump would recurse
+        if (json_depth(text) > kMaxDepth) // the DOM's copy and dump would recurse
             throw std::invalid_argument("entity is nested more than " + std::to_string(kMaxDepth) +
                                         " levels deep");
         auto entity = ordered_json::parse(text, nullptr, false);

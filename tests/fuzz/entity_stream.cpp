@@ -10,6 +10,7 @@
 //   is accepted when transit checking is off.
 
 #include "emulator/json_stream/entity_stream_parser.hpp"
+#include "emulator/json_stream/json_depth.hpp"
 #include "emulator/json_stream/parse_pipeline.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
@@ -158,31 +159,6 @@ void require_chunking_irrelevant(std::string_view body,
     }
 }
 
-/// Nesting depth of arrays and objects, outside strings.
-std::size_t depth_of(std::string_view body)
-{
-    std::size_t depth = 0;
-    std::size_t deepest = 0;
-    bool in_string = false;
-    for (std::size_t i = 0; i < body.size(); ++i) {
-        const char c = body[i];
-        if (in_string) {
-            if (c == '\\') {
-                ++i;
-            } else if (c == '"') {
-                in_string = false;
-            }
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            deepest = std::max(deepest, ++depth);
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
-    return deepest;
-}
-
 /// nlohmann takes a NUL byte for the end of its input.
 bool has_nul(std::string_view body)
 {
@@ -322,9 +298,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto first = body.find_first_not_of(" \t\r\n");
         const bool shaped =
             first != std::string_view::npos && (body[first] == '[' || body[first] == '{');
-        require(
-            !(shaped && !has_nul(body) && depth_of(body) <= plain.max_depth && json::accept(body)),
-            "JSON that nlohmann accepts is accepted (an array or object, transit off)");
+        require(!(shaped && !has_nul(body) && json_depth(body) <= plain.max_depth &&
+                  json::accept(body)),
+                "JSON that nlohmann accepts is accepted (an array or object, transit off)");
     } else if (nlohmann_can_judge(body)) {
         require_agrees_with_nlohmann(body, lenient);
     }
