@@ -141,7 +141,7 @@ private:
     std::uint64_t requested_ = 0;
     std::uint64_t finished_ = 0;
     bool stop_ = false;
-    std::thread thread_; // last: starts once the rest is made
+    std::thread thread_; // started in the constructor's body, once the rest is made
 };
 
 void StateStore::CheckpointerDeleter::operator()(Checkpointer* checkpointer) const noexcept

@@ -37,6 +37,12 @@ struct FileCloser {
     }
 };
 
+/// The input as messages name it.
+std::string input_name(const std::string& path)
+{
+    return path == "-" ? std::string("stdin") : path;
+}
+
 /// A read or open that a signal interrupted: SIGINT and SIGTERM are the only signals the
 /// commands handle, so EINTR means the user asked to stop.
 [[noreturn]] void interrupted(const std::string& name)
@@ -86,7 +92,7 @@ std::size_t read_block(std::FILE* f, char* data, std::size_t size, const std::st
 void read_entities(const std::string& path,
                    const std::function<bool(std::string_view, std::size_t)>& on_entity)
 {
-    const std::string name = path == "-" ? std::string("stdin") : path;
+    const std::string name = input_name(path);
     auto file = open_input(path);
     std::string buffer(kReadBytes, '\0');
     std::size_t index = 0;
@@ -295,7 +301,7 @@ constexpr std::size_t kBatchBytes = 1 << 20;
 
 void load_entities(const std::string& path, em::DatasetStore::Load& load)
 {
-    const std::string name = path == "-" ? std::string("stdin") : path;
+    const std::string name = input_name(path);
     BatchQueue queue;
     std::exception_ptr failure;
     {
